@@ -1,0 +1,81 @@
+// Package cmd holds the cobra commands of docker forensic. The collection
+// itself lives in shared/docker and shared/collect.
+package cmd
+
+import (
+	"errors"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli-plugins/metadata"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	fcli "github.com/forensic-tools/forensic/internal/cli"
+	"github.com/forensic-tools/forensic/shared/version"
+)
+
+// PluginName is the name docker knows the plugin by.
+const PluginName = "forensic"
+
+// Metadata is what `docker-forensic docker-cli-plugin-metadata` reports.
+func Metadata() metadata.Metadata {
+	return metadata.Metadata{
+		SchemaVersion:    "0.1.0",
+		Vendor:           "forensic-tools",
+		Version:          version.Version,
+		ShortDescription: "Collect hashed forensic evidence from containers",
+		URL:              "https://github.com/forensic-tools/forensic",
+	}
+}
+
+// NewRootCommand returns `docker forensic` and its subcommands.
+func NewRootCommand(dockerCLI command.Cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:   PluginName,
+		Short: "Collect hashed forensic evidence from containers",
+		Long: `docker forensic acquires evidence from containers of a Docker Engine in one
+command: inspect, filesystem, diff, logs, processes, stats, image, networks,
+volumes and engine details, written into one archive whose every file is
+hashed (SHA-256) as it is written, with a manifest and a custody record.
+Check a bundle later with "docker forensic verify".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newExportCommand(dockerCLI),
+		offline(fcli.NewVerifyCommand("docker forensic", dockerCLI.Out())),
+		offline(fcli.NewVersionCommand("docker-forensic", dockerCLI.Out())),
+	)
+	exitCodes(root)
+	return root
+}
+
+// offline marks a command that does not talk to the engine, so that the
+// plugin framework does not set up an engine connection for it.
+func offline(cmd *cobra.Command) *cobra.Command {
+	cmd.PersistentPreRun = func(*cobra.Command, []string) {}
+	return cmd
+}
+
+// exitCodes makes every command's ExitError the process exit status,
+// through the docker CLI's StatusError.
+func exitCodes(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		exitCodes(c)
+	}
+	if cmd.RunE == nil {
+		return
+	}
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		err := run(c, args)
+		var ee *fcli.ExitError
+		if errors.As(err, &ee) {
+			return cli.StatusError{Cause: ee.Err, Status: "docker forensic: " + ee.Err.Error(), StatusCode: ee.Code}
+		}
+		if err != nil {
+			return cli.StatusError{Cause: err, Status: "docker forensic: " + err.Error(), StatusCode: 1}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,32 @@
+// Package cmd holds the cobra commands of kubectl forensic, in the kubectl
+// dialect. The collection itself lives in shared/kube and shared/collect.
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	fcli "github.com/forensic-tools/forensic/internal/cli"
+)
+
+// NewRootCommand returns `kubectl forensic` and its subcommands.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kubectl-forensic",
+		Short: "Collect hashed forensic evidence from Kubernetes pods",
+		Long: `kubectl forensic acquires evidence from pods into archives whose every file
+is hashed (SHA-256) as it is written, with a manifest and a custody record.
+Check a bundle later with "kubectl forensic verify".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl forensic"},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.AddCommand(
+		fcli.NewVerifyCommand("kubectl forensic", streams.Out),
+		fcli.NewVersionCommand("kubectl-forensic", streams.Out),
+	)
+	return root
+}

@@ -1,0 +1,326 @@
+package evidence
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/mholt/archives"
+)
+
+// backend stores files in one archive format.
+type backend interface {
+	// put stores one regular file. size is its exact length when known,
+	// or -1. r returns io.EOF at the end, never another error (see
+	// hashingReader), so every error put returns is an output error.
+	put(name string, size int64, mtime time.Time, r io.Reader) (int64, error)
+	// finish writes the archive's end.
+	finish() error
+}
+
+// copyBufSize is large enough to keep syscalls and compressor calls few.
+const copyBufSize = 256 << 10
+
+func newBackend(f Format, out io.Writer, spoolDir string) (backend, error) {
+	switch f {
+	case TarGz:
+		// Level 1 with pgzip: evidence acquisition must keep up with the
+		// engine; the size saved by higher levels is small next to the time.
+		return &tarBackend{out: out, comp: archives.Gz{CompressionLevel: 1, Multithreaded: true}, spoolDir: spoolDir}, nil
+	case TarZst:
+		return &tarBackend{out: out, comp: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}}, spoolDir: spoolDir}, nil
+	case Tar:
+		return &tarBackend{out: out, spoolDir: spoolDir}, nil
+	case Zip:
+		return newZipBackend(out), nil
+	}
+	return nil, fmt.Errorf("unsupported bundle format %d", f)
+}
+
+// tarBackend writes a tar stream, optionally compressed. It writes tar
+// headers with archive/tar and the content itself, so that content of
+// unknown size can be spooled already compressed (see put).
+type tarBackend struct {
+	out      io.Writer
+	comp     archives.Compressor // nil for a plain tar
+	member   io.WriteCloser      // the open compressed member, if any
+	spoolDir string
+	buf      []byte
+}
+
+// stream returns where the next tar bytes go: the open compressed member
+// (opened on demand) or the output itself.
+func (t *tarBackend) stream() (io.Writer, error) {
+	if t.comp == nil {
+		return t.out, nil
+	}
+	if t.member == nil {
+		m, err := t.comp.OpenWriter(t.out)
+		if err != nil {
+			return nil, fmt.Errorf("starting compressor: %w", err)
+		}
+		t.member = m
+	}
+	return t.member, nil
+}
+
+// endMember finishes the open compressed member, if any.
+func (t *tarBackend) endMember() error {
+	if t.member == nil {
+		return nil
+	}
+	err := t.member.Close()
+	t.member = nil
+	return err
+}
+
+func (t *tarBackend) copyBuf() []byte {
+	if t.buf == nil {
+		t.buf = make([]byte, copyBufSize)
+	}
+	return t.buf
+}
+
+func (t *tarBackend) put(name string, size int64, mtime time.Time, r io.Reader) (int64, error) {
+	if size >= 0 {
+		return t.putKnown(name, size, mtime, r)
+	}
+	// A tar header carries the size, and it comes before the content. For a
+	// stream whose size is unknown until its end we spool to a temporary
+	// file, as the format needs. So that each byte of the source is still
+	// read once and compressed once, the spool holds the content already
+	// compressed, as a compressed member of its own: once the size is known
+	// we write the header, end the current member, copy the spooled member
+	// verbatim and start a new member for the padding. A gzip file of
+	// several members (RFC 1952, 2.2) and a zstd stream of several frames
+	// both decompress as one stream, so the result is an ordinary .tar.gz
+	// or .tar.zst. The spool file is unlinked at once: nothing is left
+	// behind, even on a crash.
+	tmp, err := os.CreateTemp(t.spoolDir, ".forensic-spool-*")
+	if err != nil {
+		return 0, fmt.Errorf("creating spool file: %w", err)
+	}
+	os.Remove(tmp.Name())
+	defer tmp.Close()
+	var dst io.Writer = tmp
+	var cw io.WriteCloser
+	if t.comp != nil {
+		if cw, err = t.comp.OpenWriter(tmp); err != nil {
+			return 0, fmt.Errorf("starting compressor: %w", err)
+		}
+		dst = cw
+	}
+	n, err := io.CopyBuffer(writerOnly{dst}, r, t.copyBuf())
+	if err != nil {
+		return n, fmt.Errorf("spooling: %w", err)
+	}
+	if cw != nil {
+		if err := cw.Close(); err != nil {
+			return n, fmt.Errorf("spooling: %w", err)
+		}
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return n, fmt.Errorf("rewinding spool file: %w", err)
+	}
+	if err := t.header(name, n, mtime); err != nil {
+		return n, err
+	}
+	if err := t.endMember(); err != nil {
+		return n, err
+	}
+	if _, err := io.CopyBuffer(writerOnly{t.out}, readerOnly{tmp}, t.copyBuf()); err != nil {
+		return n, fmt.Errorf("copying spooled %s: %w", name, err)
+	}
+	return n, t.pad(n)
+}
+
+// putKnown writes a file whose size is known: header, content, padding.
+// Should the reader end early, the entry is zero-filled to its declared
+// size to keep the archive readable, and an error says so.
+func (t *tarBackend) putKnown(name string, size int64, mtime time.Time, r io.Reader) (int64, error) {
+	if err := t.header(name, size, mtime); err != nil {
+		return 0, err
+	}
+	w, err := t.stream()
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.CopyBuffer(writerOnly{w}, io.LimitReader(r, size), t.copyBuf())
+	if err != nil {
+		return n, err
+	}
+	if n < size {
+		if _, err := io.CopyN(w, zeroReader{}, size-n); err != nil {
+			return n, err
+		}
+		if err := t.pad(size); err != nil {
+			return n, err
+		}
+		return n, fmt.Errorf("%s ended after %d of %d bytes", name, n, size)
+	}
+	return n, t.pad(n)
+}
+
+func (t *tarBackend) header(name string, size int64, mtime time.Time) error {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     name,
+		Size:     size,
+		Mode:     0o644,
+		ModTime:  mtime.UTC().Truncate(time.Second), // never in the future for tar(1)
+	}
+	// archive/tar encodes the header (and a PAX record when the name or
+	// size needs one); the writer is dropped before the content, which we
+	// write ourselves.
+	var b bytes.Buffer
+	if err := tar.NewWriter(&b).WriteHeader(hdr); err != nil {
+		return fmt.Errorf("encoding tar header for %s: %w", name, err)
+	}
+	w, err := t.stream()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// pad writes the zeros that round an entry of n bytes up to tar's 512-byte blocks.
+func (t *tarBackend) pad(n int64) error {
+	rem := n % 512
+	if rem == 0 {
+		return nil
+	}
+	w, err := t.stream()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(make([]byte, 512-rem))
+	return err
+}
+
+func (t *tarBackend) finish() error {
+	w, err := t.stream()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(make([]byte, 1024)); err != nil {
+		return err
+	}
+	return t.endMember()
+}
+
+// zipBackend writes a zip archive through mholt/archives. Zip entries can
+// be streamed without knowing their size first (data descriptors), so
+// nothing is spooled.
+type zipBackend struct {
+	jobs chan archives.ArchiveAsyncJob
+	done chan error
+}
+
+func newZipBackend(out io.Writer) *zipBackend {
+	z := &zipBackend{jobs: make(chan archives.ArchiveAsyncJob), done: make(chan error, 1)}
+	go func() {
+		// The archive must be finished even when the collection was
+		// interrupted, so it never sees the collection's context.
+		z.done <- archives.Zip{Compression: zip.Deflate}.ArchiveAsync(context.Background(), out, z.jobs)
+	}()
+	return z
+}
+
+func (z *zipBackend) put(name string, size int64, mtime time.Time, r io.Reader) (int64, error) {
+	cr := &countingReader{r: r}
+	if size < 0 {
+		// archives copies exactly Size() bytes; the largest size means "to
+		// the end". The zip writer streams with a data descriptor and
+		// records the real sizes, so the local header's value is not used.
+		size = math.MaxInt64
+	}
+	info := entryInfo{name: name, size: size, mtime: mtime}
+	result := make(chan error, 1)
+	z.jobs <- archives.ArchiveAsyncJob{
+		File: archives.FileInfo{
+			FileInfo:      info,
+			NameInArchive: name,
+			Open:          func() (fs.File, error) { return entryFile{Reader: cr, info: info}, nil },
+		},
+		Result: result,
+	}
+	return cr.n, <-result
+}
+
+func (z *zipBackend) finish() error {
+	close(z.jobs)
+	return <-z.done
+}
+
+// entryInfo is the fs.FileInfo of a regular file about to be archived.
+type entryInfo struct {
+	name  string
+	size  int64
+	mtime time.Time
+}
+
+func (e entryInfo) Name() string       { return e.name }
+func (e entryInfo) Size() int64        { return e.size }
+func (e entryInfo) Mode() fs.FileMode  { return 0o644 }
+func (e entryInfo) ModTime() time.Time { return e.mtime }
+func (e entryInfo) IsDir() bool        { return false }
+func (e entryInfo) Sys() any           { return nil }
+
+// entryFile presents a reader as the fs.File that archives.FileInfo.Open returns.
+type entryFile struct {
+	io.Reader
+	info entryInfo
+}
+
+func (f entryFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f entryFile) Close() error               { return nil }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// countingWriter counts and hashes the bytes of the archive file itself,
+// so that the bundle's own SHA-256 is known when it is closed without
+// reading it again.
+type countingWriter struct {
+	w io.Writer
+	n atomic.Int64
+	h hash.Hash
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	c.h.Write(p[:n])
+	return n, err
+}
+
+// writerOnly and readerOnly hide ReadFrom and WriteTo, so that
+// io.CopyBuffer uses our buffer and our hashing reader sees every byte.
+type writerOnly struct{ io.Writer }
+type readerOnly struct{ io.Reader }
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
