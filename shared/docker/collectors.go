@@ -120,8 +120,8 @@ func (x *collectors) stats(ctx context.Context, sink collect.Sink) error {
 		sink.Logf("container is not running: no stats")
 		return nil
 	}
-	m := evidence.Meta{Path: "container/stats.json", MediaType: "application/json", Description: "one stats sample (CPU, memory, network, block I/O, pids) as the engine returned it"}
-	res, err := x.c.ContainerStats(ctx, x.t.ID(), client.ContainerStatsOptions{Stream: false, IncludePreviousSample: true})
+	m := evidence.Meta{Path: "container/stats.json", MediaType: "application/json", Description: "one stats sample (CPU, memory, network, block I/O, pids counters) as the engine returned it, taken at once"}
+	res, err := x.c.ContainerStats(ctx, x.t.ID(), client.ContainerStatsOptions{Stream: false, IncludePreviousSample: false})
 	if err != nil {
 		return fail(sink, m, EngineError(x.c, "reading stats", err))
 	}

@@ -198,8 +198,19 @@ func (w *Writer) add(m Meta, size int64, r io.Reader) (Artifact, error) {
 	if err != nil {
 		return a, err
 	}
-	hr := &hashingReader{r: r, h: sha256.New()}
-	_, err = w.backend.put(w.opts.Root+"/"+a.Path, size, w.now(), hr)
+	var (
+		src    io.Reader
+		digest func() (int64, []byte, error)
+	)
+	if size < 0 {
+		p := newPump(r)
+		src, digest = p, p.finish
+	} else {
+		hr := &hashingReader{r: r, h: sha256.New()}
+		src, digest = hr, func() (int64, []byte, error) { return hr.n, hr.h.Sum(nil), hr.err }
+	}
+	_, err = w.backend.put(w.opts.Root+"/"+a.Path, size, w.now(), src)
+	n, sum, srcErr := digest()
 	a.Ended = w.now()
 	if err != nil {
 		w.fatal = fmt.Errorf("writing %s into bundle: %w", a.Path, err)
@@ -207,16 +218,16 @@ func (w *Writer) add(m Meta, size int64, r io.Reader) (Artifact, error) {
 		w.manifest.Artifacts = append(w.manifest.Artifacts, a)
 		return a, w.fatal
 	}
-	a.Size = hr.n
-	a.SHA256 = hex.EncodeToString(hr.h.Sum(nil))
-	if hr.err != nil {
+	a.Size = n
+	a.SHA256 = hex.EncodeToString(sum)
+	if srcErr != nil {
 		a.Partial = true
-		a.Error = hr.err.Error()
+		a.Error = srcErr.Error()
 	}
 	w.manifest.Artifacts = append(w.manifest.Artifacts, a)
 	if a.Partial {
-		w.logLine("artifact %s PARTIAL after %d bytes, sha256 %s: %v", a.Path, a.Size, a.SHA256, hr.err)
-		return a, &SourceError{Path: a.Path, Err: hr.err}
+		w.logLine("artifact %s PARTIAL after %d bytes, sha256 %s: %v", a.Path, a.Size, a.SHA256, srcErr)
+		return a, &SourceError{Path: a.Path, Err: srcErr}
 	}
 	w.logLine("artifact %s %d bytes sha256 %s (%s)", a.Path, a.Size, a.SHA256, a.Producer)
 	return a, nil

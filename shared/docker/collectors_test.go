@@ -1,0 +1,240 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/evidence"
+)
+
+// fakeClient embeds the interface and overrides the calls a test needs;
+// any other call panics, which shows the test what it forgot.
+type fakeClient struct {
+	Client
+	logs       map[string]string // "stdout"/"stderr" -> content
+	export     io.ReadCloser
+	exportErr  error
+	paused     int
+	unpaused   int
+	checkpoint error
+	calls      []string
+}
+
+func (f *fakeClient) DaemonHost() string { return "unix:///fake.sock" }
+
+func frame(stream byte, s string) []byte {
+	h := make([]byte, 8)
+	h[0] = stream
+	binary.BigEndian.PutUint32(h[4:], uint32(len(s)))
+	return append(h, s...)
+}
+
+func (f *fakeClient) ContainerLogs(_ context.Context, _ string, o client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+	var b bytes.Buffer
+	if o.ShowStdout {
+		b.Write(frame(1, f.logs["stdout"]))
+	}
+	if o.ShowStderr {
+		b.Write(frame(2, f.logs["stderr"]))
+	}
+	return io.NopCloser(&b), nil
+}
+
+func (f *fakeClient) ContainerDiff(context.Context, string, client.ContainerDiffOptions) (client.ContainerDiffResult, error) {
+	return client.ContainerDiffResult{Changes: []container.FilesystemChange{
+		{Kind: container.ChangeAdd, Path: "/tmp/x"}, {Kind: container.ChangeDelete, Path: "/bin/id"}, {Kind: container.ChangeModify, Path: "/tmp"},
+	}}, nil
+}
+
+func (f *fakeClient) ContainerPause(context.Context, string, client.ContainerPauseOptions) (client.ContainerPauseResult, error) {
+	f.paused++
+	f.calls = append(f.calls, "pause")
+	return client.ContainerPauseResult{}, nil
+}
+
+func (f *fakeClient) ContainerUnpause(ctx context.Context, _ string, _ client.ContainerUnpauseOptions) (client.ContainerUnpauseResult, error) {
+	if ctx.Err() != nil {
+		return client.ContainerUnpauseResult{}, ctx.Err()
+	}
+	f.unpaused++
+	f.calls = append(f.calls, "unpause")
+	return client.ContainerUnpauseResult{}, nil
+}
+
+func (f *fakeClient) ContainerExport(context.Context, string, client.ContainerExportOptions) (client.ContainerExportResult, error) {
+	f.calls = append(f.calls, "export")
+	return f.export, f.exportErr
+}
+
+func (f *fakeClient) CheckpointCreate(context.Context, string, client.CheckpointCreateOptions) (client.CheckpointCreateResult, error) {
+	return client.CheckpointCreateResult{}, f.checkpoint
+}
+
+func running() *Target {
+	return &Target{Container: container.InspectResponse{ID: "c0ffee", Name: "/web",
+		State:  &container.State{Running: true, Status: container.StateRunning},
+		Config: &container.Config{Image: "web:1"}}}
+}
+
+// runOne runs one collector of the docker set into a fresh bundle.
+func runOne(t *testing.T, name string, f *fakeClient, tgt *Target, opts Options) (evidence.Manifest, string) {
+	t.Helper()
+	dir := t.TempDir()
+	w, err := evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.SpoolDir = dir
+	r := &collect.Runner{Bundle: w}
+	res := r.Run(context.Background(), []collect.Collector{pick(t, name, Collectors(f, tgt, opts))})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	return res.Manifest, res.Path
+}
+
+// pick returns the collector called name.
+func pick(t *testing.T, name string, cs []collect.Collector) collect.Collector {
+	t.Helper()
+	for _, c := range cs {
+		if c.Name() == name {
+			return c
+		}
+	}
+	t.Fatalf("no collector %s", name)
+	return nil
+}
+
+func artifact(m evidence.Manifest, path string) (evidence.Artifact, bool) {
+	for _, a := range m.Artifacts {
+		if a.Path == path {
+			return a, true
+		}
+	}
+	return evidence.Artifact{}, false
+}
+
+func TestLogsDemuxed(t *testing.T) {
+	f := &fakeClient{logs: map[string]string{"stdout": "2026-11-29T12:00:00Z out\n", "stderr": "2026-11-29T12:00:00Z err\n"}}
+	m, _ := runOne(t, "docker.logs", f, running(), Options{})
+	out, ok1 := artifact(m, "logs/stdout.log")
+	errA, ok2 := artifact(m, "logs/stderr.log")
+	if !ok1 || !ok2 || out.Size != int64(len(f.logs["stdout"])) || errA.Size != int64(len(f.logs["stderr"])) {
+		t.Errorf("logs not demuxed into two artifacts of the right sizes: %+v", m.Artifacts)
+	}
+}
+
+func TestTTYLogsAreOneStream(t *testing.T) {
+	f := &fakeClient{logs: map[string]string{}}
+	tgt := running()
+	tgt.Container.Config.Tty = true
+	m, _ := runOne(t, "docker.logs", f, tgt, Options{})
+	if _, ok := artifact(m, "logs/tty.log"); !ok || len(m.Artifacts) != 1 {
+		t.Errorf("want only logs/tty.log, got %+v", m.Artifacts)
+	}
+}
+
+func TestDiffKinds(t *testing.T) {
+	m, path := runOne(t, "docker.diff", &fakeClient{}, running(), Options{})
+	if !m.Complete {
+		t.Fatalf("incomplete: %v", m.Incomplete)
+	}
+	r, err := evidence.Verify(context.Background(), path)
+	if err != nil || !r.Intact {
+		t.Fatalf("verify: %v %+v", err, r)
+	}
+	txt, _ := artifact(m, "container/diff.txt")
+	if txt.Size != int64(len("A /tmp/x\nD /bin/id\nC /tmp\n")) {
+		t.Errorf("diff.txt size %d", txt.Size)
+	}
+}
+
+// TestPauseAlwaysUnpauses: a failed export still unpauses, and both the
+// pause and the failure are on record.
+func TestPauseAlwaysUnpauses(t *testing.T) {
+	f := &fakeClient{exportErr: errors.New("driver failed")}
+	m, path := runOne(t, "docker.export", f, running(), Options{Pause: true})
+	if strings.Join(f.calls, ",") != "pause,export,unpause" {
+		t.Errorf("calls %v, want pause, export, unpause", f.calls)
+	}
+	a, ok := artifact(m, "container/filesystem.tar")
+	if !ok || a.Stored() || !strings.Contains(a.Error, "driver failed") {
+		t.Errorf("export failure not recorded: %+v", a)
+	}
+	if r, err := evidence.Verify(context.Background(), path); err != nil || !r.Intact {
+		t.Errorf("verify after a failed export: %v %+v", err, r)
+	}
+}
+
+func TestPauseUnpausesWhenInterrupted(t *testing.T) {
+	pr, pw := io.Pipe()
+	f := &fakeClient{export: pr}
+	dir := t.TempDir()
+	w, _ := evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		pw.Write([]byte("partial tar"))
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		time.Sleep(50 * time.Millisecond)
+		pw.CloseWithError(context.Canceled)
+	}()
+	r := &collect.Runner{Bundle: w}
+	res := r.Run(ctx, []collect.Collector{pick(t, "docker.export", Collectors(f, running(), Options{Pause: true}))})
+	if f.paused != 1 || f.unpaused != 1 {
+		t.Errorf("paused %d, unpaused %d; want 1 and 1", f.paused, f.unpaused)
+	}
+	if len(r.Custody.Actions) != 1 || r.Custody.Actions[0].What != "paused container" || r.Custody.Actions[0].Until.IsZero() {
+		t.Errorf("custody actions %+v", r.Custody.Actions)
+	}
+	if res.Outcome() != collect.Incomplete {
+		t.Errorf("outcome %v", res.Outcome())
+	}
+}
+
+func TestCheckpointFailureRecorded(t *testing.T) {
+	f := &fakeClient{checkpoint: cerrdefs.ErrNotImplemented.WithMessage("checkpoint is only supported in experimental mode")}
+	m, _ := runOne(t, "docker.checkpoint", f, running(), Options{Checkpoint: true})
+	if m.Complete || len(m.Artifacts) != 1 || !strings.Contains(m.Artifacts[0].Error, "experimental") {
+		t.Errorf("checkpoint failure not recorded: %+v", m)
+	}
+}
+
+func TestStoppedContainerSkipsLiveSteps(t *testing.T) {
+	tgt := running()
+	tgt.Container.State = &container.State{Status: container.StateExited}
+	for _, step := range []string{"docker.top", "docker.stats"} {
+		m, _ := runOne(t, step, &fakeClient{}, tgt, Options{})
+		if !m.Complete || len(m.Artifacts) != 0 {
+			t.Errorf("%s on a stopped container: %+v", step, m)
+		}
+	}
+}
+
+func TestEngineErrorNamesHost(t *testing.T) {
+	f := &fakeClient{}
+	err := EngineError(f, "inspecting container x", cerrdefs.ErrNotFound.WithMessage("No such container: x"))
+	if !strings.Contains(err.Error(), "no such container") || !strings.Contains(err.Error(), "unix:///fake.sock") {
+		t.Errorf("not-found error %q", err)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for in, want := range map[string]string{"bridge": "bridge", "my net/1": "my_net_1", "..": "_..", "": "_"} {
+		if got := fileName(in); got != want {
+			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
