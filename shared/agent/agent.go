@@ -1,0 +1,222 @@
+package agent
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forensic-tools/forensic/shared/version"
+)
+
+// DefaultImageRepository is the repository of the agent image built
+// locally by forensic-agent/image.sh; no registry is involved.
+const DefaultImageRepository = "forensic/agent"
+
+// BinaryPath is where the agent binary lives in its image; it is the
+// image's entrypoint.
+const BinaryPath = "/forensic-agent"
+
+// Artifact names the agent streams.
+const (
+	ArtifactInfo         = "agent/info.json"
+	ArtifactPcapNG       = "pcap/capture.pcapng"
+	ArtifactPcap         = "pcap/capture.pcap"
+	ArtifactFSMounts     = "fs/mounts.json"
+	ArtifactFSTar        = "fs/rootfs.tar"
+	ArtifactFSReport     = "fs/report.json"
+	ArtifactProcSnapshot = "proc/snapshot.json"
+)
+
+// DefaultImage returns the image the plugins run: the repository tagged
+// with this build's version, so that a plugin uses the agent built from the
+// same source ("forensic/agent:dev" in development builds).
+func DefaultImage() string { return DefaultImageRepository + ":" + ImageTag(version.Version) }
+
+// ImageTag turns a version into a valid image tag: characters outside
+// [A-Za-z0-9_.-] become '-', and an empty version becomes "dev".
+func ImageTag(v string) string {
+	if v == "" {
+		return "dev"
+	}
+	b := []byte(v)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+		if !ok || (i == 0 && (c == '.' || c == '-')) {
+			b[i] = '-'
+			if i == 0 {
+				b[i] = '_'
+			}
+		}
+	}
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return string(b)
+}
+
+// PcapFormat is the file format of a packet capture.
+type PcapFormat string
+
+// Packet capture formats.
+const (
+	// PcapNG keeps one interface description per captured interface, so
+	// "all interfaces" with different link types fits in one file.
+	PcapNG PcapFormat = "pcapng"
+	// Pcap is the classic libpcap format, one link type per file.
+	Pcap PcapFormat = "pcap"
+)
+
+// RunOptions is the command line of `forensic-agent run`. Plugins build it
+// and pass Args() as the container's arguments; the agent parses it with
+// BindFlags. Keeping both here means the two ends cannot drift apart.
+type RunOptions struct {
+	// TargetPID is the target's main process as the agent sees it (1 when
+	// the agent shares the target container's process namespace).
+	TargetPID int
+	// WaitStdin makes the agent wait for one byte on stdin before it
+	// starts, so that nothing is written before the plugin attached; after
+	// that, end of stdin stops the session early.
+	WaitStdin bool
+
+	// Pcap enables packet capture; PcapDuration 0 then means "until a
+	// limit is reached or the session is stopped".
+	Pcap           bool
+	PcapDuration   time.Duration
+	PcapInterface  string // empty: every interface of the namespace
+	PcapMaxPackets int64
+	PcapMaxBytes   int64
+	PcapFormat     PcapFormat
+	PcapBufferSize int64 // kernel ring size in bytes; 0: the agent's default
+
+	// FS streams a tar of the target's root filesystem.
+	FS bool
+	// Proc streams a process and socket snapshot; ProcEnv adds every
+	// process's environment, which often holds secrets.
+	Proc    bool
+	ProcEnv bool
+}
+
+// DefaultRunOptions returns the options `forensic-agent run` starts from.
+func DefaultRunOptions() RunOptions {
+	return RunOptions{TargetPID: 1, WaitStdin: true, PcapFormat: PcapNG}
+}
+
+// pcapFlag is the --pcap flag: a duration that also switches capture on.
+type pcapFlag struct{ o *RunOptions }
+
+func (p pcapFlag) String() string {
+	if p.o == nil || !p.o.Pcap {
+		return ""
+	}
+	return p.o.PcapDuration.String()
+}
+
+func (p pcapFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("--pcap wants a duration such as 30s or 2m: %w", err)
+	}
+	if d < 0 {
+		return fmt.Errorf("--pcap duration %s is negative", s)
+	}
+	p.o.Pcap, p.o.PcapDuration = true, d
+	return nil
+}
+
+// formatFlag is the --pcap-format flag.
+type formatFlag struct{ f *PcapFormat }
+
+func (f formatFlag) String() string {
+	if f.f == nil {
+		return ""
+	}
+	return string(*f.f)
+}
+
+func (f formatFlag) Set(s string) error {
+	switch PcapFormat(s) {
+	case PcapNG, Pcap:
+		*f.f = PcapFormat(s)
+		return nil
+	}
+	return fmt.Errorf("--pcap-format must be %q or %q, not %q", PcapNG, Pcap, s)
+}
+
+// BindFlags defines the flags of `forensic-agent run` on fs, bound to o.
+func (o *RunOptions) BindFlags(fs *flag.FlagSet) {
+	fs.IntVar(&o.TargetPID, "target-pid", o.TargetPID, "target process as the agent sees it; its namespaces, root and /proc/<pid>/net are used")
+	fs.BoolVar(&o.WaitStdin, "wait-stdin", o.WaitStdin, "wait for one byte on stdin before starting; later end of stdin stops the session")
+	fs.Var(pcapFlag{o}, "pcap", "capture packets for this `duration` (0: until a --pcap-max-* limit or until stopped)")
+	fs.StringVar(&o.PcapInterface, "pcap-iface", o.PcapInterface, "capture only this `interface` (default: every interface of the network namespace)")
+	fs.Int64Var(&o.PcapMaxPackets, "pcap-max-packets", o.PcapMaxPackets, "stop the capture after this many packets (0: no limit)")
+	fs.Int64Var(&o.PcapMaxBytes, "pcap-max-bytes", o.PcapMaxBytes, "stop the capture before the capture file exceeds this many bytes (0: no limit)")
+	fs.Var(formatFlag{&o.PcapFormat}, "pcap-format", "capture file `format`: pcapng or pcap")
+	fs.Int64Var(&o.PcapBufferSize, "pcap-buffer", o.PcapBufferSize, "kernel capture ring size in `bytes` (0: 32 MiB)")
+	fs.BoolVar(&o.FS, "fs", o.FS, "stream a tar of the target's root filesystem")
+	fs.BoolVar(&o.Proc, "proc", o.Proc, "stream a snapshot of processes and sockets")
+	fs.BoolVar(&o.ProcEnv, "proc-env", o.ProcEnv, "include each process's environment in the snapshot (often holds secrets)")
+}
+
+// Validate checks the options as a whole.
+func (o *RunOptions) Validate() error {
+	switch {
+	case o.TargetPID <= 0:
+		return fmt.Errorf("--target-pid must be a process id, not %d", o.TargetPID)
+	case !o.Pcap && !o.FS && !o.Proc:
+		return fmt.Errorf("nothing to capture: give --pcap DURATION, --fs or --proc")
+	case o.PcapMaxPackets < 0 || o.PcapMaxBytes < 0 || o.PcapBufferSize < 0:
+		return fmt.Errorf("--pcap-max-packets, --pcap-max-bytes and --pcap-buffer must not be negative")
+	case o.Pcap && o.PcapDuration == 0 && o.PcapMaxPackets == 0 && o.PcapMaxBytes == 0:
+		return fmt.Errorf("--pcap 0 captures until a limit is reached: add --pcap-max-packets or --pcap-max-bytes, or give a duration")
+	case !o.Pcap && (o.PcapInterface != "" || o.PcapMaxPackets != 0 || o.PcapMaxBytes != 0 || o.PcapBufferSize != 0):
+		return fmt.Errorf("--pcap-iface, --pcap-max-packets, --pcap-max-bytes and --pcap-buffer need --pcap DURATION")
+	case o.ProcEnv && !o.Proc:
+		return fmt.Errorf("--proc-env needs --proc")
+	case o.PcapFormat != PcapNG && o.PcapFormat != Pcap:
+		return fmt.Errorf("--pcap-format must be %q or %q, not %q", PcapNG, Pcap, o.PcapFormat)
+	}
+	return nil
+}
+
+// Args returns the agent's command line for these options, starting with
+// the "run" subcommand; flags at their default are left out.
+func (o RunOptions) Args() []string {
+	d := DefaultRunOptions()
+	args := []string{"run", "--target-pid", strconv.Itoa(o.TargetPID)}
+	if o.WaitStdin != d.WaitStdin {
+		args = append(args, "--wait-stdin="+strconv.FormatBool(o.WaitStdin))
+	}
+	if o.Pcap {
+		args = append(args, "--pcap", o.PcapDuration.String())
+		if o.PcapInterface != "" {
+			args = append(args, "--pcap-iface", o.PcapInterface)
+		}
+		if o.PcapMaxPackets != 0 {
+			args = append(args, "--pcap-max-packets", strconv.FormatInt(o.PcapMaxPackets, 10))
+		}
+		if o.PcapMaxBytes != 0 {
+			args = append(args, "--pcap-max-bytes", strconv.FormatInt(o.PcapMaxBytes, 10))
+		}
+		if o.PcapFormat != "" && o.PcapFormat != d.PcapFormat {
+			args = append(args, "--pcap-format", string(o.PcapFormat))
+		}
+		if o.PcapBufferSize != 0 {
+			args = append(args, "--pcap-buffer", strconv.FormatInt(o.PcapBufferSize, 10))
+		}
+	}
+	if o.FS {
+		args = append(args, "--fs")
+	}
+	if o.Proc {
+		args = append(args, "--proc")
+	}
+	if o.ProcEnv {
+		args = append(args, "--proc-env")
+	}
+	return args
+}
+
+// String returns the command line as one line, for logs.
+func (o RunOptions) String() string { return strings.Join(o.Args(), " ") }
