@@ -12,8 +12,12 @@ export CGO_ENABLED := 0
 
 all: build
 
-## build: static binaries of both plugins into bin/
+AGENT_EMBED := docker-forensic/internal/agentbin/bin/forensic-agent
+
+## build: static binaries of both plugins and the agent into bin/
 build:
+	GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/forensic-agent ./forensic-agent
+	cp bin/forensic-agent $(AGENT_EMBED)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/docker-forensic ./docker-forensic
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-forensic ./kubectl-forensic
 

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
+	"github.com/forensic-tools/forensic/docker-forensic/internal/agentbin"
+	"github.com/forensic-tools/forensic/shared/agent"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/docker"
 	"github.com/forensic-tools/forensic/shared/evidence"
@@ -18,6 +20,8 @@ import (
 
 type exportOptions struct {
 	containers []string
+	live       docker.LiveOptions
+	pcap       time.Duration
 	output     collect.Output
 	custody    fcli.CustodyFlags
 	docker     docker.Options
@@ -46,9 +50,18 @@ evidence bundle, running nothing inside the container:
   engine/info.json         the engine, and engine/version.json
 
 With --image the image itself is saved; with --checkpoint a CRIU checkpoint
-is taken. Nothing changes the container unless you ask: --pause pauses it
-during the filesystem export, --checkpoint freezes it briefly; both are
-recorded in custody.json.
+is taken. Live captures run the forensic agent in a sidecar container that
+joins the target's network and process namespaces (nothing is exec'd in the
+target, so distroless containers work):
+
+  pcap/capture.pcapng      --pcap 30s: the container's traffic (tshark -r, tcpdump -r)
+  proc/snapshot.json       --processes: processes (cmdline, exe and its SHA-256,
+                           cwd, maps, open files, namespaces) and sockets
+  agent/transfer.json      the sidecar, the agent's byte counts and SHA-256, checked
+
+Nothing changes the container unless you ask: --pause pauses it during the
+filesystem export, --checkpoint freezes it briefly, --pcap/--processes add a
+sidecar that is removed afterwards; all are recorded in custody.json.
 
 Each container gets its own bundle, named CONTAINER-<UTC time>.tar.gz unless
 -o is given; the format follows the name (.tar.gz, .tgz, .tar.zst, .tar, .zip)
@@ -62,6 +75,7 @@ readable bundle marked incomplete.`,
 		Example: `  docker forensic export web
   docker forensic export --case IR-2041 --examiner "J. Doe" -o web.tar.zst web
   docker forensic export --pause --image web db
+  docker forensic export --pcap 30s --processes web
   docker forensic export -o - web | ssh evidence-host 'cat > web.tar.gz'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -82,6 +96,13 @@ readable bundle marked incomplete.`,
 	f.BoolVar(&o.docker.SaveImage, "image", false, "also save the container's image (docker save) into the bundle")
 	f.BoolVar(&o.docker.Pause, "pause", false, "pause the container during the filesystem export (changes the target; recorded)")
 	f.BoolVar(&o.docker.Checkpoint, "checkpoint", false, "take a CRIU checkpoint through the engine (experimental engines; changes the target briefly; recorded)")
+	f.DurationVar(&o.pcap, "pcap", 0, "capture the container's network traffic for this long (e.g. 30s) with the forensic agent in a sidecar (recorded)")
+	f.StringVar(&o.live.Run.PcapInterface, "pcap-iface", "", "capture on this interface only (default: every interface of the container's network namespace)")
+	f.Int64Var(&o.live.Run.PcapMaxPackets, "pcap-max-packets", 0, "stop the capture after this many packets (0: no limit)")
+	f.Int64Var(&o.live.Run.PcapMaxBytes, "pcap-max-bytes", 0, "stop the capture before the file exceeds this many bytes (0: no limit)")
+	f.BoolVar(&o.live.Run.Proc, "processes", false, "snapshot the container's processes and sockets from /proc with the forensic agent in a sidecar (recorded)")
+	f.BoolVar(&o.live.Run.ProcEnv, "processes-env", false, "with --processes, also record every process's environment (often holds secrets)")
+	f.StringVar(&o.live.Image, "agent-image", "", "agent image for --pcap/--processes (default "+agent.DefaultImage()+", created from the agent this plugin carries when the engine lacks it)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	o.custody.AddFlags(f)
 	return cmd
@@ -92,6 +113,13 @@ func (o *exportOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.containers = args
 	o.output.FormatSet = cmd.Flags().Changed("format")
 	o.output.Format = o.format
+	o.live.Run.Pcap = cmd.Flags().Changed("pcap")
+	o.live.Run.PcapDuration = o.pcap
+	o.live.Run.PcapFormat = agent.PcapNG
+	if o.live.Enabled() {
+		o.live.Binary, o.live.BinaryArch = agentbin.Binary(), agentbin.Arch
+		o.docker.Live = &o.live
+	}
 	return nil
 }
 
@@ -99,6 +127,12 @@ func (o *exportOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *exportOptions) Validate(stdoutIsTerminal bool) error {
 	if len(o.containers) > 1 && o.output.Path != "" {
 		return fmt.Errorf("-o names one bundle, but %d containers were given: use --output-dir for several", len(o.containers))
+	}
+	if o.live.Run.Pcap && o.pcap <= 0 && o.live.Run.PcapMaxPackets <= 0 && o.live.Run.PcapMaxBytes <= 0 {
+		return fmt.Errorf("--pcap needs a duration above zero (e.g. --pcap 30s), or --pcap 0 with --pcap-max-packets or --pcap-max-bytes")
+	}
+	if o.live.Run.ProcEnv && !o.live.Run.Proc {
+		return fmt.Errorf("--processes-env goes with --processes")
 	}
 	if o.output.Path != "" && o.output.Dir != "" {
 		return fmt.Errorf("-o and --output-dir do not go together")

@@ -31,6 +31,9 @@ type Options struct {
 	// Checkpoint takes a CRIU checkpoint of the running container through
 	// the engine (experimental mode); the container keeps running.
 	Checkpoint bool
+	// Live, when enabled, runs the forensic agent in a sidecar for packet
+	// capture and a process snapshot.
+	Live *LiveOptions
 	// SpoolDir is where a checkpoint is written before it goes into the
 	// bundle, when the engine runs on this machine.
 	SpoolDir string
@@ -43,8 +46,8 @@ type Options struct {
 const cleanupTimeout = 30 * time.Second
 
 // Collectors returns the collection steps for t, most volatile first:
-// processes and stats, a checkpoint, logs, then the filesystem, and the
-// image, networks, volumes and engine last.
+// processes and stats, the agent's live captures, a checkpoint, logs, then
+// the filesystem, and the image, networks, volumes and engine last.
 func Collectors(c Client, t *Target, opts Options) []collect.Collector {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -54,6 +57,9 @@ func Collectors(c Client, t *Target, opts Options) []collect.Collector {
 		collect.Func("docker.inspect", x.inspect),
 		collect.Func("docker.top", x.top),
 		collect.Func("docker.stats", x.stats),
+	}
+	if opts.Live.Enabled() {
+		steps = append(steps, collect.Func("docker.agent", x.live))
 	}
 	if opts.Checkpoint {
 		steps = append(steps, collect.Func("docker.checkpoint", x.checkpoint))

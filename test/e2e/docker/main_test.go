@@ -60,6 +60,14 @@ func setup() (int, error) {
 	}
 	dockerConfig = filepath.Join(work, "docker-config")
 	pluginBinary = filepath.Join(dockerConfig, "cli-plugins", "docker-forensic")
+	// The plugin carries the agent, as `make build` does it.
+	agent := exec.Command("go", "build", "-o", "docker-forensic/internal/agentbin/bin/forensic-agent",
+		"-ldflags", "-X github.com/forensic-tools/forensic/shared/version.Version="+testVersion, "./forensic-agent")
+	agent.Dir = repoRoot
+	agent.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := agent.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("building forensic-agent: %v\n%s", err, out)
+	}
 	build := exec.Command("go", "build", "-o", pluginBinary,
 		"-ldflags", "-X github.com/forensic-tools/forensic/shared/version.Version="+testVersion,
 		"./docker-forensic")
