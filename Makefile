@@ -1,14 +1,15 @@
 # The two set-up commands are `make demo` and `make test`; see README.md.
 SHELL := /bin/bash
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A semantic version, as krew requires: the nearest v* tag, else v0.1.0-dev.<commit>.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.1.0-dev.$$(git rev-parse --short HEAD 2>/dev/null || echo unknown))
 COMMIT  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
 PKG := github.com/forensic-tools/forensic/shared/version
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 export CGO_ENABLED := 0
 
-.PHONY: all build demo test test-unit test-docker test-k8s check bench-docker clean
+.PHONY: all build dist install demo test test-unit test-docker test-k8s check bench-docker clean
 
 all: build
 
@@ -20,6 +21,21 @@ build:
 	cp bin/forensic-agent $(AGENT_EMBED)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/docker-forensic ./docker-forensic
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-forensic ./kubectl-forensic
+
+## dist: release archives for linux, darwin, windows on amd64 and arm64, SHA256SUMS, krew/forensic.yaml
+dist:
+	rm -rf dist
+	$(GO) run ./tools/dist -version $(VERSION) -commit $(COMMIT) -out dist
+
+PREFIX ?= /usr/local
+DOCKER_PLUGINS ?= $(HOME)/.docker/cli-plugins
+
+## install: docker-forensic into ~/.docker/cli-plugins, kubectl-forensic (and its completion helper) into $(PREFIX)/bin
+install: build
+	install -d $(DOCKER_PLUGINS) $(PREFIX)/bin
+	install -m 0755 bin/docker-forensic $(DOCKER_PLUGINS)/docker-forensic
+	install -m 0755 bin/kubectl-forensic $(PREFIX)/bin/kubectl-forensic
+	ln -sf kubectl-forensic $(PREFIX)/bin/kubectl_complete-forensic
 
 ## demo: collect a local demo container with docker forensic and verify the bundle
 demo:
