@@ -4,12 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"hash"
 	"io"
 	"io/fs"
 	"math"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -299,18 +301,52 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // countingWriter counts and hashes the bytes of the archive file itself,
 // so that the bundle's own SHA-256 is known when it is closed without
-// reading it again.
+// reading it again. Hashing runs in a goroutine of its own, on copies of
+// what was written, so that it overlaps with the writing.
 type countingWriter struct {
-	w io.Writer
-	n atomic.Int64
-	h hash.Hash
+	w      io.Writer
+	n      atomic.Int64
+	h      hash.Hash
+	chunks chan []byte
+	free   chan []byte
+	done   chan struct{}
+	stop   sync.Once
+}
+
+func newCountingWriter(w io.Writer) *countingWriter {
+	c := &countingWriter{w: w, h: sha256.New(), chunks: make(chan []byte, 8), free: make(chan []byte, 8), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for b := range c.chunks {
+			c.h.Write(b)
+			select {
+			case c.free <- b[:0]:
+			default:
+			}
+		}
+	}()
+	return c
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
-	c.h.Write(p[:n])
+	if n > 0 {
+		var b []byte
+		select {
+		case b = <-c.free:
+		default:
+		}
+		c.chunks <- append(b, p[:n]...)
+	}
 	return n, err
+}
+
+// sum stops the hashing goroutine and returns the digest of all writes.
+func (c *countingWriter) sum() []byte {
+	c.stop.Do(func() { close(c.chunks) })
+	<-c.done
+	return c.h.Sum(nil)
 }
 
 // writerOnly and readerOnly hide ReadFrom and WriteTo, so that

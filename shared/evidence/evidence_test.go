@@ -446,12 +446,14 @@ func TestFlatMemory(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			done := make(chan struct{})
-			peak := uint64(0)
+			peakCh := make(chan uint64)
 			go func() {
 				var ms runtime.MemStats
+				peak := uint64(0)
 				for {
 					select {
 					case <-done:
+						peakCh <- peak
 						return
 					case <-time.After(50 * time.Millisecond):
 						runtime.ReadMemStats(&ms)
@@ -463,6 +465,7 @@ func TestFlatMemory(t *testing.T) {
 				t.Fatal(err)
 			}
 			close(done)
+			peak := <-peakCh
 			runtime.ReadMemStats(&after)
 			if _, err := w.Finish(Custody{}); err != nil {
 				t.Fatal(err)

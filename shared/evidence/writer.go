@@ -72,6 +72,8 @@ type Writer struct {
 	sums     map[string]string
 	fatal    error
 	finished bool
+	// archiveSum is the bundle file's SHA-256, set by Finish.
+	archiveSum string
 }
 
 // Create creates the bundle file at path and returns a Writer for it. It
@@ -115,7 +117,7 @@ func newWriter(out io.Writer, opts Options) (*Writer, error) {
 	}
 	w := &Writer{
 		opts: opts,
-		out:  &countingWriter{w: out, h: sha256.New()},
+		out:  newCountingWriter(out),
 		seen: map[string]bool{},
 		sums: map[string]string{},
 	}
@@ -131,12 +133,12 @@ func newWriter(out io.Writer, opts Options) (*Writer, error) {
 
 func (w *Writer) now() time.Time { return w.opts.Now().UTC() }
 
-// ArchiveSHA256 returns the SHA-256 of the archive file as written so far;
-// after Finish, that of the whole bundle file, as sha256sum would print it.
+// ArchiveSHA256 returns the SHA-256 of the whole bundle file, as sha256sum
+// would print it, once Finish has returned without error; "" before.
 func (w *Writer) ArchiveSHA256() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return hex.EncodeToString(w.out.h.Sum(nil))
+	return w.archiveSum
 }
 
 // Path returns the output file's path, or "" when writing to a stream.
@@ -370,6 +372,7 @@ func (w *Writer) Finish(custody Custody) (Manifest, error) {
 		w.fatal = fmt.Errorf("closing bundle archive: %w", err)
 		return *m, w.fatal
 	}
+	w.archiveSum = hex.EncodeToString(w.out.sum())
 	if w.file != nil {
 		if err := w.file.Sync(); err != nil {
 			w.fatal = fmt.Errorf("syncing bundle %s: %w", w.path, err)
@@ -402,6 +405,7 @@ func (w *Writer) Abort() (string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished = true
+	w.out.sum() // stops the archive hashing
 	if w.file == nil {
 		return "", nil
 	}
