@@ -50,7 +50,7 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	l := x.opts.Live
 	m := evidence.Meta{Path: "agent/transfer.json", Description: "the agent session: sidecar, stream totals and per-artifact checks"}
 	if !x.t.Running() || x.t.Paused() {
-		return fail(sink, m, fmt.Errorf("live capture needs a running, unpaused container (state %s)", stateOf(x.t)))
+		return sink.Fail(m, fmt.Errorf("live capture needs a running, unpaused container (state %s)", stateOf(x.t)))
 	}
 	image := l.Image
 	if image == "" {
@@ -58,7 +58,7 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	}
 	img, err := x.ensureAgentImage(ctx, sink, image, l)
 	if err != nil {
-		return fail(sink, m, err)
+		return sink.Fail(m, err)
 	}
 	run := l.Run
 	run.TargetPID, run.WaitStdin = 1, true
@@ -82,7 +82,7 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 		},
 	})
 	if err != nil {
-		return fail(sink, m, EngineError(x.c, "creating the agent sidecar", err))
+		return sink.Fail(m, EngineError(x.c, "creating the agent sidecar", err))
 	}
 	action := evidence.Action{
 		What: "added sidecar container",

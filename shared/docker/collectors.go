@@ -89,11 +89,6 @@ type collectors struct {
 
 func (x *collectors) now() time.Time { return x.opts.Now().UTC() }
 
-// fail records an artifact that could not be produced.
-func fail(sink collect.Sink, m evidence.Meta, err error) error {
-	return sink.Fail(m, err)
-}
-
 func (x *collectors) inspect(ctx context.Context, sink collect.Sink) error {
 	return sink.Bytes(evidence.Meta{Path: "container/inspect.json", MediaType: "application/json",
 		Description: "docker inspect of the container, the engine's JSON byte for byte, taken before anything else"}, x.t.Raw)
@@ -116,7 +111,7 @@ func (x *collectors) top(ctx context.Context, sink collect.Sink) error {
 		m.Description = "processes of the container (docker top, default ps -ef)"
 	}
 	if err != nil {
-		return fail(sink, m, EngineError(x.c, "listing processes", err))
+		return sink.Fail(m, EngineError(x.c, "listing processes", err))
 	}
 	return sink.JSON(m, map[string]any{"taken": x.now(), "ps_args": topArgs, "titles": res.Titles, "processes": res.Processes})
 }
@@ -129,7 +124,7 @@ func (x *collectors) stats(ctx context.Context, sink collect.Sink) error {
 	m := evidence.Meta{Path: "container/stats.json", MediaType: "application/json", Description: "one stats sample (CPU, memory, network, block I/O, pids counters) as the engine returned it, taken at once"}
 	res, err := x.c.ContainerStats(ctx, x.t.ID(), client.ContainerStatsOptions{Stream: false, IncludePreviousSample: false})
 	if err != nil {
-		return fail(sink, m, EngineError(x.c, "reading stats", err))
+		return sink.Fail(m, EngineError(x.c, "reading stats", err))
 	}
 	defer res.Body.Close()
 	return sink.Stream(ctx, m, res.Body)
@@ -153,7 +148,7 @@ func (x *collectors) logs(ctx context.Context, sink collect.Sink) error {
 			Description: "container " + s.name + ", every line, each prefixed with the engine's RFC 3339 timestamp"}
 		rc, err := x.c.ContainerLogs(ctx, x.t.ID(), client.ContainerLogsOptions{ShowStdout: s.stdout, ShowStderr: s.stderr, Timestamps: true})
 		if err != nil {
-			errs = append(errs, fail(sink, m, EngineError(x.c, "reading "+s.name+" logs", err)))
+			errs = append(errs, sink.Fail(m, EngineError(x.c, "reading "+s.name+" logs", err)))
 			continue
 		}
 		var r io.Reader = rc
@@ -184,7 +179,7 @@ func (x *collectors) diff(ctx context.Context, sink collect.Sink) error {
 	m := evidence.Meta{Path: "container/diff.json", Description: "changes to the container's filesystem against its image (docker diff), with kind added/changed/deleted"}
 	res, err := x.c.ContainerDiff(ctx, x.t.ID(), client.ContainerDiffOptions{})
 	if err != nil {
-		return fail(sink, m, EngineError(x.c, "reading filesystem changes", err))
+		return sink.Fail(m, EngineError(x.c, "reading filesystem changes", err))
 	}
 	type change struct {
 		Kind string `json:"kind"`
@@ -214,13 +209,13 @@ func (x *collectors) export(ctx context.Context, sink collect.Sink) (err error) 
 	if x.opts.Pause {
 		unpause, perr := x.pause(ctx, sink)
 		if perr != nil {
-			return fail(sink, m, perr)
+			return sink.Fail(m, perr)
 		}
 		defer func() { err = errors.Join(err, unpause()) }()
 	}
 	rc, err := x.c.ContainerExport(ctx, x.t.ID(), client.ContainerExportOptions{})
 	if err != nil {
-		return fail(sink, m, EngineError(x.c, "exporting container "+x.t.Name(), err))
+		return sink.Fail(m, EngineError(x.c, "exporting container "+x.t.Name(), err))
 	}
 	defer rc.Close()
 	return sink.Stream(ctx, m, rc)
@@ -263,7 +258,7 @@ func (x *collectors) checkpoint(ctx context.Context, sink collect.Sink) error {
 	m := evidence.Meta{Path: "checkpoint/" + name + ".tar", MediaType: "application/x-tar",
 		Description: "CRIU checkpoint (memory, processes, open files) taken through the engine; the container kept running"}
 	if !x.t.Running() {
-		return fail(sink, m, fmt.Errorf("container is not running: a checkpoint needs a running container"))
+		return sink.Fail(m, fmt.Errorf("container is not running: a checkpoint needs a running container"))
 	}
 	opts := client.CheckpointCreateOptions{CheckpointID: name, Exit: false}
 	local := strings.HasPrefix(x.c.DaemonHost(), "unix://")
@@ -273,7 +268,7 @@ func (x *collectors) checkpoint(ctx context.Context, sink collect.Sink) error {
 		// we own, so that it can go into the bundle.
 		d, err := os.MkdirTemp(x.opts.SpoolDir, ".forensic-checkpoint-*")
 		if err != nil {
-			return fail(sink, m, fmt.Errorf("creating checkpoint folder: %w", err))
+			return sink.Fail(m, fmt.Errorf("creating checkpoint folder: %w", err))
 		}
 		defer os.RemoveAll(d)
 		dir, opts.CheckpointDir = d, d
@@ -285,12 +280,12 @@ func (x *collectors) checkpoint(ctx context.Context, sink collect.Sink) error {
 		a.Error = err.Error()
 		sink.Action(a)
 		hint := "checkpoints need an engine in experimental mode and a CRIU that works on the engine's kernel"
-		return fail(sink, m, fmt.Errorf("checkpointing container %s: %w (%s)", x.t.Name(), EngineError(x.c, "checkpoint", err), hint))
+		return sink.Fail(m, fmt.Errorf("checkpointing container %s: %w (%s)", x.t.Name(), EngineError(x.c, "checkpoint", err), hint))
 	}
 	sink.Action(a)
 	if !local {
 		sink.Note("checkpoint %s was written on the engine host %s, in the container's checkpoints folder; it is not in this bundle", name, x.c.DaemonHost())
-		return fail(sink, m, fmt.Errorf("the engine at %s is remote: checkpoint %s stays on that host", x.c.DaemonHost(), name))
+		return sink.Fail(m, fmt.Errorf("the engine at %s is remote: checkpoint %s stays on that host", x.c.DaemonHost(), name))
 	}
 	return sink.Stream(ctx, m, tarDir(dir))
 }
@@ -351,7 +346,7 @@ func (x *collectors) image(ctx context.Context, sink collect.Sink) error {
 	raw, err := rawImageInspect(ctx, x.c, id)
 	var errs []error
 	if err != nil {
-		errs = append(errs, fail(sink, m, EngineError(x.c, "inspecting image "+id, err)))
+		errs = append(errs, sink.Fail(m, EngineError(x.c, "inspecting image "+id, err)))
 	} else {
 		errs = append(errs, sink.Bytes(m, raw))
 	}
@@ -361,7 +356,7 @@ func (x *collectors) image(ctx context.Context, sink collect.Sink) error {
 	hm := evidence.Meta{Path: "image/history.json", Description: "docker history of the image: each layer's creation time, command and size"}
 	hist, err := x.c.ImageHistory(ctx, id)
 	if err != nil {
-		errs = append(errs, fail(sink, hm, EngineError(x.c, "reading image history", err)))
+		errs = append(errs, sink.Fail(hm, EngineError(x.c, "reading image history", err)))
 	} else {
 		errs = append(errs, sink.JSON(hm, hist.Items))
 	}
@@ -374,7 +369,7 @@ func (x *collectors) saveImage(ctx context.Context, sink collect.Sink) error {
 		Description: "the container's image as docker save writes it (layers, config, manifest)"}
 	rc, err := x.c.ImageSave(ctx, []string{id})
 	if err != nil {
-		return fail(sink, m, EngineError(x.c, "saving image "+id, err))
+		return sink.Fail(m, EngineError(x.c, "saving image "+id, err))
 	}
 	defer rc.Close()
 	return sink.Stream(ctx, m, rc)
@@ -407,7 +402,7 @@ func (x *collectors) networks(ctx context.Context, sink collect.Sink) error {
 			Description: "docker network inspect of network " + name + ", the engine's JSON"}
 		res, err := x.c.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
 		if err != nil {
-			errs = append(errs, fail(sink, m, EngineError(x.c, "inspecting network "+name, err)))
+			errs = append(errs, sink.Fail(m, EngineError(x.c, "inspecting network "+name, err)))
 			continue
 		}
 		if err := sink.Bytes(m, res.Raw); isFatal(err) {
@@ -431,7 +426,7 @@ func (x *collectors) volumes(ctx context.Context, sink collect.Sink) error {
 			Description: "docker volume inspect of volume " + mp.Name + " mounted at " + mp.Destination}
 		res, err := x.c.VolumeInspect(ctx, mp.Name, client.VolumeInspectOptions{})
 		if err != nil {
-			errs = append(errs, fail(sink, m, EngineError(x.c, "inspecting volume "+mp.Name, err)))
+			errs = append(errs, sink.Fail(m, EngineError(x.c, "inspecting volume "+mp.Name, err)))
 			continue
 		}
 		if err := sink.Bytes(m, res.Raw); isFatal(err) {
@@ -450,13 +445,13 @@ func (x *collectors) engine(ctx context.Context, sink collect.Sink) error {
 	var errs []error
 	im := evidence.Meta{Path: "engine/info.json", Description: "docker info of the engine"}
 	if info, err := x.c.Info(ctx, client.InfoOptions{}); err != nil {
-		errs = append(errs, fail(sink, im, EngineError(x.c, "reading engine info", err)))
+		errs = append(errs, sink.Fail(im, EngineError(x.c, "reading engine info", err)))
 	} else {
 		errs = append(errs, sink.JSON(im, info.Info))
 	}
 	vm := evidence.Meta{Path: "engine/version.json", Description: "docker version of the engine"}
 	if v, err := x.c.ServerVersion(ctx, client.ServerVersionOptions{}); err != nil {
-		errs = append(errs, fail(sink, vm, EngineError(x.c, "reading engine version", err)))
+		errs = append(errs, sink.Fail(vm, EngineError(x.c, "reading engine version", err)))
 	} else {
 		errs = append(errs, sink.JSON(vm, v))
 	}
