@@ -44,6 +44,7 @@ Check a bundle later with "docker forensic verify".`,
 	root.AddCommand(
 		newExportCommand(dockerCLI),
 		offline(fcli.NewVerifyCommand("docker forensic", dockerCLI.Out())),
+		offline(fcli.NewAnalyzeCommand("docker forensic", dockerCLI.Out())),
 		offline(fcli.NewVersionCommand("docker-forensic", dockerCLI.Out())),
 	)
 	exitCodes(root)

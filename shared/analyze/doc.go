@@ -1,0 +1,29 @@
+// Package analyze reads what a container investigation collected and says
+// what is in it: image tarballs (`docker save`, in the legacy layout or
+// the OCI layout, compressed or not), plain filesystem tarballs
+// (`docker export`) and this project's evidence bundles.
+//
+// Analyze reads its input once, as a stream, and never extracts anything
+// to disk: every layer is read in the order it lies in the file, and only
+// metadata is kept per path (never file contents), so memory stays flat
+// whatever the size of the image. The input is hostile by assumption: see
+// package tarscan for what is checked and bounded.
+//
+// The Report holds:
+//
+//   - a timeline: each layer with its configuration's created time and
+//     created_by command and the files it adds, changes and deletes
+//     (whiteouts and opaque directories), with the times of the layer's own
+//     tar headers; for a bundle also the container's start time and diff;
+//   - findings: suspicious files (setuid and setgid binaries, world-writable
+//     files, executables in /tmp, /dev/shm, /var/tmp and hidden folders,
+//     files changed after the image was built, ELF files named like a
+//     system binary elsewhere, large high-entropy blobs, packed
+//     executables), secrets (private keys, cloud keys, tokens, passwords)
+//     in files, in the image's environment and history, in container
+//     settings and in logs, and integrity problems (layer digests that do
+//     not match, missing layers, hostile archive entries);
+//   - the installed packages, which WriteSBOM turns into CycloneDX JSON.
+//
+// WriteText, WriteJSON and WriteHTML render it.
+package analyze

@@ -1,0 +1,351 @@
+package pkgdb
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Package is one installed package.
+type Package struct {
+	// Type is the package ecosystem as in package URLs: "deb", "apk",
+	// "pypi", "npm", "gem".
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch,omitempty"`
+	// Source is the source package, when the database names one.
+	Source  string `json:"source,omitempty"`
+	License string `json:"license,omitempty"`
+	// Path is the database or manifest file the package was read from.
+	Path string `json:"path"`
+}
+
+// DB is the kind of package database a file is.
+type DB uint8
+
+// Database kinds.
+const (
+	None DB = iota
+	Dpkg
+	Apk
+	RPM // recognised, not parsed
+	Python
+	NPM
+	Gem
+	OSRelease
+)
+
+// MaxSize is the largest database file parsed; dpkg status files of big
+// images are a few MiB.
+const MaxSize = 64 << 20
+
+// Classify tells which database, if any, the file at p (rooted at "/") is.
+func Classify(p string) DB {
+	switch p {
+	case "/var/lib/dpkg/status":
+		return Dpkg
+	case "/lib/apk/db/installed":
+		return Apk
+	case "/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/Packages.db":
+		return RPM
+	case "/etc/os-release", "/usr/lib/os-release":
+		return OSRelease
+	}
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	switch {
+	case dir == "/var/lib/dpkg/status.d" && !strings.HasSuffix(base, ".md5sums"):
+		return Dpkg
+	case (base == "METADATA" && strings.HasSuffix(dir, ".dist-info")) || (base == "PKG-INFO" && strings.HasSuffix(dir, ".egg-info")):
+		if strings.Contains(dir, "-packages/") {
+			return Python
+		}
+	case strings.HasSuffix(p, ".egg-info") && strings.Contains(dir, "-packages"):
+		return Python // an egg-info file rather than a folder
+	case base == "package.json":
+		parent := path.Dir(dir)
+		if path.Base(parent) == "node_modules" || (strings.HasPrefix(path.Base(parent), "@") && path.Base(path.Dir(parent)) == "node_modules") {
+			return NPM
+		}
+	case strings.HasSuffix(base, ".gemspec") && path.Base(dir) == "specifications":
+		return Gem
+	}
+	return None
+}
+
+// Parse reads the packages of a database file of kind db at p.
+func Parse(db DB, p string, data []byte) []Package {
+	var out []Package
+	switch db {
+	case Dpkg:
+		out = dpkg(data)
+	case Apk:
+		out = apk(data)
+	case Python:
+		out = python(data)
+	case NPM:
+		out = npm(p, data)
+	case Gem:
+		out = gem(p)
+	}
+	for i := range out {
+		out[i].Path = p
+	}
+	return out
+}
+
+// stanzas splits RFC 822 style records separated by blank lines and hands
+// each record's fields to fn, continuation lines folded into their field.
+func stanzas(data []byte, fn func(fields map[string]string)) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	fields := map[string]string{}
+	last := ""
+	flush := func() {
+		if len(fields) > 0 {
+			fn(fields)
+		}
+		fields = map[string]string{}
+		last = ""
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.TrimSpace(line) == "":
+			flush()
+		case line[0] == ' ' || line[0] == '\t':
+			if last != "" && len(fields[last]) < 4096 {
+				fields[last] += "\n" + strings.TrimSpace(line)
+			}
+		default:
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			last = k
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	flush()
+}
+
+func dpkg(data []byte) []Package {
+	var out []Package
+	stanzas(data, func(f map[string]string) {
+		name := f["Package"]
+		if name == "" {
+			return
+		}
+		if st := f["Status"]; st != "" && !strings.HasSuffix(st, " installed") {
+			return // removed, leaving only configuration files
+		}
+		p := Package{Type: "deb", Name: name, Version: f["Version"], Arch: f["Architecture"]}
+		if src := f["Source"]; src != "" {
+			p.Source, _, _ = strings.Cut(src, " ")
+		}
+		out = append(out, p)
+	})
+	return out
+}
+
+func apk(data []byte) []Package {
+	var out []Package
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var cur Package
+	flush := func() {
+		if cur.Name != "" {
+			cur.Type = "apk"
+			out = append(out, cur)
+		}
+		cur = Package{}
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			flush()
+			continue
+		}
+		if len(line) < 2 || line[1] != ':' {
+			continue
+		}
+		v := line[2:]
+		switch line[0] {
+		case 'P':
+			cur.Name = v
+		case 'V':
+			cur.Version = v
+		case 'A':
+			cur.Arch = v
+		case 'L':
+			cur.License = v
+		case 'o':
+			cur.Source = v
+		}
+	}
+	flush()
+	return out
+}
+
+func python(data []byte) []Package {
+	var p Package
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			break // the headers end at the first blank line
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Name":
+			p.Name = v
+		case "Version":
+			p.Version = v
+		case "License":
+			if len(v) < 100 && !strings.EqualFold(v, "UNKNOWN") {
+				p.License = v
+			}
+		}
+	}
+	if p.Name == "" || p.Version == "" {
+		return nil
+	}
+	p.Type = "pypi"
+	return []Package{p}
+}
+
+func npm(p string, data []byte) []Package {
+	var m struct {
+		Name    string          `json:"name"`
+		Version string          `json:"version"`
+		License json.RawMessage `json:"license"`
+	}
+	if json.Unmarshal(data, &m) != nil || m.Name == "" || m.Version == "" {
+		return nil
+	}
+	// Only the package's own folder counts: copies of package.json in
+	// test fixtures carry other names.
+	if !strings.HasSuffix(path.Dir(p), "/node_modules/"+m.Name) {
+		return nil
+	}
+	pkg := Package{Type: "npm", Name: m.Name, Version: m.Version}
+	var lic string
+	if json.Unmarshal(m.License, &lic) == nil {
+		pkg.License = lic
+	} else {
+		var lo struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(m.License, &lo) == nil {
+			pkg.License = lo.Type
+		}
+	}
+	return []Package{pkg}
+}
+
+func gem(p string) []Package {
+	base := strings.TrimSuffix(path.Base(p), ".gemspec")
+	for i := len(base) - 1; i > 0; i-- {
+		if base[i] == '-' && i+1 < len(base) && base[i+1] >= '0' && base[i+1] <= '9' {
+			return []Package{{Type: "gem", Name: base[:i], Version: base[i+1:]}}
+		}
+	}
+	return nil
+}
+
+// OS is what /etc/os-release says about the distribution.
+type OS struct {
+	ID         string `json:"id"`
+	VersionID  string `json:"version_id,omitempty"`
+	PrettyName string `json:"pretty_name,omitempty"`
+	// Path is the file it was read from.
+	Path string `json:"path"`
+}
+
+// ParseOSRelease reads an os-release file.
+func ParseOSRelease(data []byte) OS {
+	var o OS
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		switch k {
+		case "ID":
+			o.ID = v
+		case "VERSION_ID":
+			o.VersionID = v
+		case "PRETTY_NAME":
+			o.PrettyName = v
+		}
+	}
+	return o
+}
+
+// PURL returns the package URL of p (github.com/package-url/purl-spec),
+// with the distribution as namespace and qualifier for OS packages.
+func PURL(p Package, os OS) string {
+	name := url.PathEscape(p.Name)
+	q := url.Values{}
+	ns := ""
+	switch p.Type {
+	case "deb", "apk":
+		ns = os.ID
+		if ns == "" {
+			ns = map[string]string{"deb": "debian", "apk": "alpine"}[p.Type]
+		}
+		if p.Arch != "" {
+			q.Set("arch", p.Arch)
+		}
+		if os.ID != "" && os.VersionID != "" {
+			q.Set("distro", os.ID+"-"+os.VersionID)
+		}
+	case "npm":
+		if scope, n, ok := strings.Cut(p.Name, "/"); ok && strings.HasPrefix(scope, "@") {
+			ns, name = strings.ReplaceAll(url.PathEscape(scope), "@", "%40"), url.PathEscape(n)
+		}
+	case "pypi":
+		name = url.PathEscape(strings.ToLower(strings.ReplaceAll(p.Name, "_", "-")))
+	}
+	s := "pkg:" + p.Type + "/"
+	if ns != "" {
+		s += ns + "/"
+	}
+	s += name
+	if p.Version != "" {
+		s += "@" + url.PathEscape(p.Version)
+	}
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// Sort orders packages by type, name and version, for stable reports.
+func Sort(ps []Package) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.Path < b.Path
+	})
+}

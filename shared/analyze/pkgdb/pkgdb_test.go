@@ -1,0 +1,130 @@
+package pkgdb
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const dpkgStatus = `Package: libc6
+Status: install ok installed
+Priority: optional
+Architecture: amd64
+Source: glibc
+Version: 2.36-9+deb12u4
+Description: GNU C Library: Shared libraries
+ Contains the standard libraries.
+
+Package: old-tool
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 1.0
+
+Package: openssl
+Status: install ok installed
+Architecture: amd64
+Source: openssl (3.0.11-1~deb12u2)
+Version: 3.0.11-1~deb12u2
+`
+
+const apkInstalled = `C:Q1abc=
+P:musl
+V:1.2.4-r2
+A:x86_64
+L:MIT
+o:musl
+
+C:Q1def=
+P:busybox
+V:1.36.1-r5
+A:x86_64
+L:GPL-2.0-only
+o:busybox
+`
+
+func TestClassify(t *testing.T) {
+	tests := map[string]DB{
+		"/var/lib/dpkg/status":                                              Dpkg,
+		"/var/lib/dpkg/status.d/libc6":                                      Dpkg,
+		"/var/lib/dpkg/status.d/libc6.md5sums":                              None,
+		"/lib/apk/db/installed":                                             Apk,
+		"/var/lib/rpm/rpmdb.sqlite":                                         RPM,
+		"/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA": Python,
+		"/usr/lib/python3.11/site-packages/six.egg-info/PKG-INFO":           Python,
+		"/tmp/x.dist-info/METADATA":                                         None,
+		"/app/node_modules/express/package.json":                            NPM,
+		"/app/node_modules/@babel/core/package.json":                        NPM,
+		"/app/node_modules/express/test/package.json":                       None,
+		"/app/package.json":                                                 None,
+		"/usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec":       Gem,
+		"/etc/os-release":                                                   OSRelease,
+		"/etc/passwd":                                                       None,
+	}
+	for p, want := range tests {
+		if got := Classify(p); got != want {
+			t.Errorf("Classify(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name string
+		path string
+		data string
+		want []Package
+	}{
+		{"dpkg", "/var/lib/dpkg/status", dpkgStatus, []Package{
+			{Type: "deb", Name: "libc6", Version: "2.36-9+deb12u4", Arch: "amd64", Source: "glibc", Path: "/var/lib/dpkg/status"},
+			{Type: "deb", Name: "openssl", Version: "3.0.11-1~deb12u2", Arch: "amd64", Source: "openssl", Path: "/var/lib/dpkg/status"},
+		}},
+		{"apk", "/lib/apk/db/installed", apkInstalled, []Package{
+			{Type: "apk", Name: "musl", Version: "1.2.4-r2", Arch: "x86_64", Source: "musl", License: "MIT", Path: "/lib/apk/db/installed"},
+			{Type: "apk", Name: "busybox", Version: "1.36.1-r5", Arch: "x86_64", Source: "busybox", License: "GPL-2.0-only", Path: "/lib/apk/db/installed"},
+		}},
+		{"python", "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
+			"Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\nLicense: Apache 2.0\n\nName: not-a-header\n",
+			[]Package{{Type: "pypi", Name: "requests", Version: "2.28.1", License: "Apache 2.0", Path: "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA"}}},
+		{"npm", "/app/node_modules/@babel/core/package.json", `{"name":"@babel/core","version":"7.23.0","license":"MIT"}`,
+			[]Package{{Type: "npm", Name: "@babel/core", Version: "7.23.0", License: "MIT", Path: "/app/node_modules/@babel/core/package.json"}}},
+		{"npm other name", "/app/node_modules/x/package.json", `{"name":"fixture","version":"1.0.0"}`, nil},
+		{"npm garbage", "/app/node_modules/x/package.json", `{"name":`, nil},
+		{"gem", "/g/specifications/net-http-0.4.1.gemspec", "", []Package{{Type: "gem", Name: "net-http", Version: "0.4.1", Path: "/g/specifications/net-http-0.4.1.gemspec"}}},
+		{"garbage dpkg", "/var/lib/dpkg/status", "\x00\x01\xff\n\n:::\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Parse(Classify(tt.path), tt.path, []byte(tt.data))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Parse (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPURL(t *testing.T) {
+	deb := OS{ID: "debian", VersionID: "12"}
+	tests := []struct {
+		p    Package
+		os   OS
+		want string
+	}{
+		{Package{Type: "deb", Name: "libc6", Version: "2.36-9+deb12u4", Arch: "amd64"}, deb, "pkg:deb/debian/libc6@2.36-9+deb12u4?arch=amd64&distro=debian-12"},
+		{Package{Type: "apk", Name: "musl", Version: "1.2.4-r2", Arch: "x86_64"}, OS{}, "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64"},
+		{Package{Type: "npm", Name: "@babel/core", Version: "7.23.0"}, OS{}, "pkg:npm/%40babel/core@7.23.0"},
+		{Package{Type: "pypi", Name: "Typing_Extensions", Version: "4.8.0"}, OS{}, "pkg:pypi/typing-extensions@4.8.0"},
+	}
+	for _, tt := range tests {
+		if got := PURL(tt.p, tt.os); got != tt.want {
+			t.Errorf("PURL(%v) = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestOSRelease(t *testing.T) {
+	got := ParseOSRelease([]byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n"))
+	want := OS{ID: "debian", VersionID: "12", PrettyName: "Debian GNU/Linux 12 (bookworm)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseOSRelease (-want +got):\n%s", diff)
+	}
+}
