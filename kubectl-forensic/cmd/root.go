@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
@@ -16,7 +17,9 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Collect hashed forensic evidence from Kubernetes pods",
 		Long: `kubectl forensic acquires evidence from pods into archives whose every file
 is hashed (SHA-256) as it is written, with a manifest and a custody record.
-Check a bundle later with "kubectl forensic verify".`,
+Start with "kubectl forensic capture POD" (or deploy/NAME, -l SELECTOR);
+"kubectl forensic preflight" says first what your access allows. Check a
+bundle later with "kubectl forensic verify".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl forensic"},
@@ -24,8 +27,15 @@ Check a bundle later with "kubectl forensic verify".`,
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
+	// The kubeconfig flags (--kubeconfig, --context, -n, --as, ...) are
+	// kubectl's own, bound once here and shared by the subcommands.
+	configFlags := genericclioptions.NewConfigFlags(true)
+	configFlags.AddFlags(root.PersistentFlags())
 	root.AddCommand(
+		NewCmdCapture(configFlags, streams),
+		NewCmdPreflight(configFlags, streams),
 		fcli.NewVerifyCommand("kubectl forensic", streams.Out),
+		fcli.NewAnalyzeCommand("kubectl forensic", streams.Out),
 		fcli.NewVersionCommand("kubectl-forensic", streams.Out),
 	)
 	return root

@@ -1,0 +1,374 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	fcli "github.com/forensic-tools/forensic/internal/cli"
+	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/evidence"
+	"github.com/forensic-tools/forensic/shared/kube"
+)
+
+const defaultConcurrency = 4
+
+// CaptureOptions are the options of kubectl forensic capture.
+type CaptureOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	args        []string
+	sel         selectionFlags
+	client      clientFlags
+	output      collect.Output
+	format      evidence.Format
+	custody     fcli.CustodyFlags
+	kube        kube.Options
+	concurrency int
+	quiet       bool
+
+	// Set by Complete.
+	selection kube.Selection
+	// newCluster, when set, replaces the cluster of the kubeconfig flags
+	// (tests set a fake).
+	newCluster func() (*kube.Cluster, error)
+	// stdoutTerminal and stderrTerminal say where the streams go.
+	stdoutTerminal, stderrTerminal bool
+}
+
+// NewCaptureOptions returns capture's options with their defaults.
+func NewCaptureOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *CaptureOptions {
+	return &CaptureOptions{configFlags: configFlags, IOStreams: streams, concurrency: defaultConcurrency,
+		client: clientFlags{qps: defaultQPS, burst: defaultBurst}}
+}
+
+// NewCmdCapture returns `kubectl forensic capture`.
+func NewCmdCapture(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewCaptureOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "capture [TARGET...] [-l SELECTOR] [-n NAMESPACE | -A]",
+		Short: "Capture pods' evidence (objects, describe, events, owners, logs) into hashed bundles",
+		Long: `Capture takes everything the API server and the kubelet know about a pod into
+one evidence bundle, before the pod is gone. Nothing runs in the pod and
+nothing in the cluster is changed: distroless pods are captured like any
+other. Each pod gets its own bundle (same format as docker forensic export):
+
+  preflight.json, .txt       the access checks made first (see "kubectl forensic preflight")
+  pod/pod.json               the pod as the API server returned it, byte for byte
+  pod/pod.yaml               the same object as YAML
+  pod/describe.txt           kubectl describe, rendered from the same snapshot
+  pod/events.json            events involving the pod
+  pod/pod-end.json           the pod read again at the end (changes during the capture)
+  containers/status.json     every container: image, image digest, container ID, state, restarts
+  logs/NAME.log              each container's log (init, regular, ephemeral), with timestamps
+  logs/NAME.previous.log     the previous run's log, where the container ran before
+  owners/chain.json          the owner chain, e.g. ReplicaSet then Deployment, Job then CronJob
+  owners/KIND_NAME.json      each owner object
+  node/node.json             the node the pod runs on
+  serviceaccount.json        the pod's service account (never a token)
+  references.json            names of the ConfigMaps, Secrets and claims the pod uses, and where
+  secrets/NAME.json          with --include-secrets only: those Secrets, values included
+  services/NAME.json         each Service whose selector matches the pod
+  services/NAME.endpointslices.json  its EndpointSlices
+  networkpolicies/NAME.json  each NetworkPolicy that selects the pod
+  collection.log, custody.json, manifest.json, SHA256SUMS
+
+Targets: pod/NAME or a bare NAME (a pod); deploy/, sts/, ds/, rs/, job/, rc/
+NAME (all their pods, by the workload's selector); -l SELECTOR (every
+matching pod); in -n NAMESPACE (default: the context's), or with -A in
+every namespace (with -l or pod names). Several targets may be given; each
+pod is captured once.
+
+Bundles are named NAMESPACE_POD-<UTC time>.tar.gz in --output-dir (default
+the current folder); -o FILE names the bundle of a single pod. When more
+than one pod is captured, capture-<UTC time>.index.json is written beside
+the bundles: each pod, its bundle, the bundle's SHA-256, its outcome and
+why it is incomplete. Up to --concurrency pods are captured at once; a
+failure on one pod never stops the others.
+
+A preflight runs first: one SelfSubjectAccessReview per verb each step
+needs. A step that is not allowed is skipped, and the bundle is marked
+incomplete with the reason; custody.json records the identity
+(SelfSubjectReview, else the kubeconfig user), the context, the server and
+its version. The least role that captures fully is in
+deploy/rbac/forensic-capture.yaml.
+
+Exit status: 0 every bundle complete; 2 some bundles incomplete, or some
+pods or targets failed; 1 nothing captured. Ctrl-C stops the capture and
+still closes readable bundles marked incomplete.`,
+		Example: `  kubectl forensic capture web-7d4b9c-x2x9q
+  kubectl forensic capture -n shop pod/web-7d4b9c-x2x9q --case IR-2041 --examiner "J. Doe"
+  kubectl forensic capture -n shop deploy/web --output-dir evidence/
+  kubectl forensic capture -A -l app=miner --concurrency 8
+  kubectl forensic capture -n shop web-7d4b9c-x2x9q -o - | ssh vault 'cat > web.tar.gz'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			cmd.SilenceUsage = true
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}
+
+// AddFlags binds capture's own flags; the kubeconfig flags (-n,
+// --context, --kubeconfig, --as, ...) are bound on the root command.
+func (o *CaptureOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	o.sel.addFlags(f)
+	o.client.addFlags(f)
+	f.StringVarP(&o.output.Path, "output", "o", "", `bundle file for a single pod; "-" writes to standard output (default NAMESPACE_POD-<UTC time>.tar.gz)`)
+	f.StringVar(&o.output.Dir, "output-dir", "", "folder for the bundles and the index (default the current folder)")
+	f.Var(&o.format, "format", "bundle format: "+strings.Join(evidence.FormatNames(), ", ")+" (default from the -o name, else tar.gz)")
+	f.IntVar(&o.concurrency, "concurrency", defaultConcurrency, "pods captured at once")
+	f.BoolVar(&o.kube.IncludeSecrets, "include-secrets", false, "also store the Secrets the pods reference, values included (never service account tokens)")
+	f.BoolVar(&o.kube.InsecureSkipTLSVerifyBackend, "insecure-skip-tls-verify-backend", false, "read logs even when the kubelet's serving certificate cannot be verified (recorded in custody.json)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error (failures are still reported)")
+	o.custody.AddFlags(f)
+}
+
+// Complete parses the targets and settles the namespace and the streams.
+func (o *CaptureOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.args = args
+	sel, err := o.sel.selection(o.configFlags, args)
+	if err != nil {
+		return err
+	}
+	o.selection = sel
+	o.output.FormatSet = cmd.Flags().Changed("format")
+	o.output.Format = o.format
+	o.stdoutTerminal = isTerminal(o.Out)
+	o.stderrTerminal = isTerminal(o.ErrOut)
+	return nil
+}
+
+// Validate checks the options before the cluster is asked anything.
+func (o *CaptureOptions) Validate() error {
+	if err := o.selection.Validate(); err != nil {
+		return err
+	}
+	if err := o.client.validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.concurrency < 1:
+		return fmt.Errorf("--concurrency must be at least 1, not %d", o.concurrency)
+	case o.output.Path != "" && o.output.Dir != "":
+		return fmt.Errorf("-o and --output-dir do not go together: -o names the one bundle, --output-dir holds several")
+	case o.output.Path != "" && (len(o.selection.Targets) > 1 || o.selection.Selector != "" || o.selection.AllNamespaces):
+		return fmt.Errorf("-o names one bundle, but these targets may select several pods: use --output-dir")
+	}
+	return o.output.Validate(o.stdoutTerminal)
+}
+
+// Run resolves the targets, runs the preflight and captures every pod.
+func (o *CaptureOptions) Run(ctx context.Context) error {
+	ctx, stop := fcli.SignalContext(ctx)
+	defer stop()
+	started := time.Now().UTC()
+	cluster, err := connect(ctx, o.configFlags, o.client, o.ErrOut, o.newCluster)
+	if err != nil {
+		return fcli.Exit(collect.ExitNothing, err)
+	}
+	pods, problems := kube.Resolve(ctx, cluster, o.selection)
+	if len(pods) == 0 {
+		return fcli.Exit(collect.ExitNothing, o.nothingSelected(problems))
+	}
+	for _, p := range problems {
+		fmt.Fprintf(o.ErrOut, "kubectl forensic: %v\n", p)
+	}
+	if o.output.Path != "" && len(pods) > 1 {
+		return fcli.Exit(collect.ExitNothing, fmt.Errorf("-o names one bundle, but the targets select %d pods: use --output-dir", len(pods)))
+	}
+	indexPath := ""
+	if len(pods) > 1 {
+		indexPath = filepath.Join(o.output.Dir, kube.IndexName(started))
+		if _, err := os.Lstat(indexPath); err == nil {
+			return fcli.Exit(collect.ExitNothing, fmt.Errorf("index %s already exists: refusing to overwrite it; wait a second or use another --output-dir", indexPath))
+		}
+	}
+	if !o.quiet {
+		o.preflightWarnings(ctx, cluster, pods)
+	}
+
+	c := o.capture(cluster, started, len(pods))
+	results := c.Run(ctx, pods)
+
+	if o.output.Path != collect.Stdout {
+		for _, r := range results {
+			if r.Outcome() != collect.Failed {
+				fmt.Fprintln(o.Out, r.Result.Path)
+			}
+		}
+	}
+	outcomes := make([]collect.Outcome, 0, len(results)+len(problems))
+	for _, r := range results {
+		outcomes = append(outcomes, r.Outcome())
+	}
+	for range problems {
+		outcomes = append(outcomes, collect.Failed)
+	}
+	code := collect.ExitCode(outcomes)
+	if indexPath != "" {
+		if err := o.writeIndex(ctx, cluster, indexPath, started, results, problems); err != nil {
+			fmt.Fprintf(o.ErrOut, "kubectl forensic: %v\n", err)
+			if code == collect.ExitComplete {
+				code = collect.ExitIncomplete
+			}
+		} else {
+			fmt.Fprintln(o.Out, indexPath)
+		}
+	}
+	if len(results) == 1 && len(problems) == 0 && results[0].Err != nil {
+		return fcli.Exit(code, results[0].Err)
+	}
+	switch code {
+	case collect.ExitComplete:
+		return nil
+	case collect.ExitNothing:
+		if len(results) == 1 {
+			return fcli.Exit(code, errors.New("nothing captured: the bundle could not be finished (see above)"))
+		}
+		return fcli.Exit(code, fmt.Errorf("nothing captured from %d pods", len(results)))
+	}
+	if len(outcomes) == 1 {
+		return fcli.Exit(code, errors.New("the bundle is incomplete: see the problems above and its manifest.json"))
+	}
+	bad := 0
+	for _, oc := range outcomes {
+		if oc != collect.Complete {
+			bad++
+		}
+	}
+	msg := fmt.Sprintf("%d of %d pods or targets incomplete or failed", bad, len(outcomes))
+	if indexPath != "" {
+		msg += "; see " + indexPath
+	}
+	return fcli.Exit(code, errors.New(msg))
+}
+
+// nothingSelected is the one error of a run whose targets selected no pod.
+func (o *CaptureOptions) nothingSelected(problems []error) error {
+	if len(problems) == 1 {
+		return problems[0]
+	}
+	for _, p := range problems[:len(problems)-1] {
+		fmt.Fprintf(o.ErrOut, "kubectl forensic: %v\n", p)
+	}
+	if len(problems) == 0 {
+		return errors.New("the targets selected no pod")
+	}
+	return problems[len(problems)-1]
+}
+
+// preflightWarnings runs the preflight of each namespace once (its answers
+// are cached for the pods' own preflights) and says what cannot be
+// collected, before anything is.
+func (o *CaptureOptions) preflightWarnings(ctx context.Context, cluster *kube.Cluster, pods []*kube.Pod) {
+	byNS, order := podsByNamespace(pods)
+	for _, ns := range order {
+		r := kube.Preflight(ctx, cluster, ns, byNS[ns], &o.selection, o.kube)
+		for _, ch := range r.Cannot() {
+			fmt.Fprintf(o.ErrOut, "kubectl forensic: preflight: namespace %s: cannot collect %s (%s): %s\n", ns, ch.Step, ch.Collects, ch.Why)
+		}
+	}
+	if id := cluster.WhoAmI(ctx); id.Source != kube.FromSelfSubjectReview {
+		fmt.Fprintf(o.ErrOut, "kubectl forensic: identity: %s\n", id)
+	}
+}
+
+// capture sets up the run: bundle names, custody, progress and the
+// per-pod report lines.
+func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int) *kube.Capture {
+	var mu sync.Mutex
+	done := 0
+	c := &kube.Capture{
+		Cluster: cluster, Options: o.kube, Selection: o.selection, Concurrency: o.concurrency,
+		Open: func(p *kube.Pod, _ time.Time) (*evidence.Writer, error) {
+			return o.output.Create(p.Namespace+"_"+p.Name, started, o.Out)
+		},
+		Custody: func(at time.Time) evidence.Custody { return o.custody.Custody("kubectl-forensic", at) },
+		OnDone: func(r kube.PodResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			switch {
+			case r.Err != nil && n == 1:
+				// Returned as the command's error: said once.
+			case r.Err != nil:
+				fmt.Fprintf(o.ErrOut, "kubectl forensic: %s: not captured: %v\n", r.Pod.Key(), r.Err)
+			case !o.quiet:
+				prefix := r.Pod.Key()
+				if n > 1 {
+					prefix = fmt.Sprintf("[%d/%d] %s", done, n, prefix)
+				}
+				fcli.PrintResult(o.ErrOut, prefix, r.Result)
+			case r.Result.Err != nil:
+				fmt.Fprintf(o.ErrOut, "kubectl forensic: %s: %v\n", r.Pod.Key(), r.Result.Err)
+			}
+		},
+	}
+	if o.quiet || !o.stderrTerminal {
+		return c
+	}
+	if n == 1 {
+		c.Progress = func(p *kube.Pod) *collect.Progress { return collect.NewProgress(o.ErrOut, p.Key()+": ") }
+		return c
+	}
+	c.OnStart = func(p *kube.Pod) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(o.ErrOut, "%s: capturing (selected by %s)\n", p.Key(), strings.Join(p.From, ", "))
+	}
+	return c
+}
+
+func (o *CaptureOptions) writeIndex(ctx context.Context, cluster *kube.Cluster, path string, started time.Time, results []kube.PodResult, problems []error) error {
+	idx := kube.NewIndex(filepath.Dir(path), results)
+	base := o.custody.Custody("kubectl-forensic", started)
+	idx.Started, idx.Ended = started, time.Now().UTC()
+	idx.Tool, idx.CommandLine, idx.Case, idx.Examiner = base.Tool, base.CommandLine, base.Case, base.Examiner
+	idx.Cluster = cluster.Engine(ctx)
+	idx.Selection = kube.IndexSelection{Targets: o.args, Namespace: o.selection.Namespace,
+		AllNamespaces: o.selection.AllNamespaces, Selector: o.selection.Selector}
+	for _, p := range problems {
+		idx.Unresolved = append(idx.Unresolved, p.Error())
+	}
+	idx.Summary.Failed += len(problems)
+	return kube.WriteIndex(path, idx)
+}
+
+// podsByNamespace groups pods by namespace, in their order.
+func podsByNamespace(pods []*kube.Pod) (map[string][]*corev1.Pod, []string) {
+	by := map[string][]*corev1.Pod{}
+	var order []string
+	for _, p := range pods {
+		if _, ok := by[p.Namespace]; !ok {
+			order = append(order, p.Namespace)
+		}
+		by[p.Namespace] = append(by[p.Namespace], p.Object)
+	}
+	return by, order
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && collect.IsTerminal(f)
+}

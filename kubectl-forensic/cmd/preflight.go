@@ -1,0 +1,185 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	fcli "github.com/forensic-tools/forensic/internal/cli"
+	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/kube"
+)
+
+// PreflightOptions are the options of kubectl forensic preflight.
+type PreflightOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	sel    selectionFlags
+	client clientFlags
+	kube   kube.Options
+	json   bool
+
+	selection kube.Selection
+}
+
+// NewPreflightOptions returns preflight's options with their defaults.
+func NewPreflightOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *PreflightOptions {
+	return &PreflightOptions{configFlags: configFlags, IOStreams: streams, client: clientFlags{qps: defaultQPS, burst: defaultBurst}}
+}
+
+// NewCmdPreflight returns `kubectl forensic preflight`.
+func NewCmdPreflight(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewPreflightOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "preflight [TARGET...] [-l SELECTOR] [-n NAMESPACE | -A]",
+		Short: "Say what capture could collect from the targets, and what not and why",
+		Long: `Preflight checks, without collecting anything, what "kubectl forensic capture"
+could take from the same targets. For every step of the capture it asks the
+API server, with one SelfSubjectAccessReview per verb, whether you may do
+what the step needs (get pods, get pods/log, list events, get nodes, ...);
+it reads who you are (SelfSubjectReview), the namespace's PodSecurity labels,
+and whether ephemeral containers are served and allowed (for live capture,
+a later feature: capture itself adds nothing to pods). It prints one table
+per namespace:
+
+  STEP    STATUS   COLLECTS   NEEDS
+
+STATUS is ok; CANNOT (a permission is denied: the capture skips the step
+and marks the bundle incomplete, with the reason); unknown (the review
+failed: the capture tries); off (an option is off, e.g. --include-secrets);
+none (nothing to collect: no owner, not scheduled). The same checks run at
+the start of every capture and are stored in each bundle as preflight.json
+and preflight.txt.
+
+Exit status: 0 everything can be collected; 2 some steps cannot; 1 the pods
+cannot even be found or read.`,
+		Example: `  kubectl forensic preflight -n shop deploy/web
+  kubectl forensic preflight -A -l app=miner --json | jq '.[].checks[] | select(.status=="cannot")'
+  kubectl forensic preflight --as system:serviceaccount:ir:responder -n shop web-0`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			cmd.SilenceUsage = true
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}
+
+// AddFlags binds preflight's flags.
+func (o *PreflightOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	o.sel.addFlags(f)
+	o.client.addFlags(f)
+	f.BoolVar(&o.kube.IncludeSecrets, "include-secrets", false, "check the access --include-secrets needs too")
+	f.BoolVar(&o.json, "json", false, "print the reports as a JSON array instead of tables")
+}
+
+// Complete parses the targets and settles the namespace.
+func (o *PreflightOptions) Complete(args []string) error {
+	sel, err := o.sel.selection(o.configFlags, args)
+	o.selection = sel
+	return err
+}
+
+// Validate checks the options before the cluster is asked anything.
+func (o *PreflightOptions) Validate() error {
+	if err := o.selection.Validate(); err != nil {
+		return err
+	}
+	return o.client.validate()
+}
+
+// Run resolves the targets and prints one report per namespace.
+func (o *PreflightOptions) Run(ctx context.Context) error {
+	cluster, err := connect(ctx, o.configFlags, o.client, o.ErrOut, nil)
+	if err != nil {
+		return fcli.Exit(collect.ExitNothing, err)
+	}
+	pods, problems := kube.Resolve(ctx, cluster, o.selection)
+	forbidden := false
+	for _, p := range problems {
+		forbidden = forbidden || apierrors.IsForbidden(p)
+	}
+	if len(pods) == 0 && (!forbidden || o.selection.AllNamespaces) {
+		// Nothing to check against: a missing pod or namespace.
+		if len(problems) == 1 {
+			return fcli.Exit(collect.ExitNothing, problems[0])
+		}
+		return fcli.Exit(collect.ExitNothing, errors.Join(problems...))
+	}
+	byNS, order := podsByNamespace(pods)
+	if len(order) == 0 {
+		order = []string{o.selection.Namespace}
+	}
+	reports := make([]kube.Report, 0, len(order))
+	for _, ns := range order {
+		reports = append(reports, kube.Preflight(ctx, cluster, ns, byNS[ns], &o.selection, o.kube))
+	}
+	if err := o.print(reports); err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(o.ErrOut, "kubectl forensic: %v\n", p)
+	}
+	code := preflightExit(reports, len(pods) == 0)
+	if len(problems) > 0 && code == collect.ExitComplete {
+		code = collect.ExitIncomplete
+	}
+	switch code {
+	case collect.ExitComplete:
+		return nil
+	case collect.ExitNothing:
+		return fcli.Exit(code, errors.New("the pods cannot be found or read: capture would collect nothing (see the table)"))
+	}
+	return fcli.Exit(code, errors.New("some steps cannot be collected: capture would mark the bundles incomplete (see the table)"))
+}
+
+func (o *PreflightOptions) print(reports []kube.Report) error {
+	if o.json {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reports)
+	}
+	for i := range reports {
+		if i > 0 {
+			fmt.Fprintln(o.Out)
+		}
+		if err := reports[i].WriteText(o.Out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// preflightExit: 1 when the pods cannot be found or read, 2 when some
+// step cannot be collected, 0 otherwise.
+func preflightExit(reports []kube.Report, noPods bool) int {
+	code := collect.ExitComplete
+	if noPods {
+		return collect.ExitNothing
+	}
+	for _, r := range reports {
+		for _, s := range []string{kube.StepSelect, kube.StepPod} {
+			if r.Status(s) == kube.StatusCannot {
+				return collect.ExitNothing
+			}
+		}
+		if len(r.Cannot()) > 0 {
+			code = collect.ExitIncomplete
+		}
+	}
+	return code
+}
