@@ -58,6 +58,7 @@ type tarBackend struct {
 	member   io.WriteCloser      // the open compressed member, if any
 	spoolDir string
 	buf      []byte
+	peek     []byte // see smallStream
 }
 
 // stream returns where the next tar bytes go: the open compressed member
@@ -93,10 +94,32 @@ func (t *tarBackend) copyBuf() []byte {
 	return t.buf
 }
 
+// smallStream is the most of a stream of unknown size that is held in
+// memory to find out whether it is small: a stream that ends within it is
+// written like one of known size, with no spool file and no compressor of
+// its own (many container logs are small).
+const smallStream = 1 << 20
+
 func (t *tarBackend) put(name string, size int64, mtime time.Time, r io.Reader) (int64, error) {
 	if size >= 0 {
 		return t.putKnown(name, size, mtime, r)
 	}
+	if t.peek == nil {
+		t.peek = make([]byte, smallStream)
+	}
+	n, err := io.ReadFull(r, t.peek)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return t.putKnown(name, int64(n), mtime, bytes.NewReader(t.peek[:n]))
+	}
+	if err != nil {
+		return 0, err
+	}
+	return t.putSpooled(name, mtime, t.peek[:n], r)
+}
+
+// putSpooled writes a stream larger than smallStream: head, already read,
+// then the rest of r.
+func (t *tarBackend) putSpooled(name string, mtime time.Time, head []byte, r io.Reader) (int64, error) {
 	// A tar header carries the size, and it comes before the content. For a
 	// stream whose size is unknown until its end we spool to a temporary
 	// file, as the format needs. So that each byte of the source is still
@@ -122,7 +145,12 @@ func (t *tarBackend) put(name string, size int64, mtime time.Time, r io.Reader) 
 		}
 		dst = cw
 	}
-	n, err := io.CopyBuffer(writerOnly{dst}, r, t.copyBuf())
+	if _, err := dst.Write(head); err != nil {
+		return 0, fmt.Errorf("spooling: %w", err)
+	}
+	// r's own WriteTo (see pump) hands its chunks over without a copy.
+	rest, err := io.CopyBuffer(writerOnly{dst}, r, t.copyBuf())
+	n := int64(len(head)) + rest
 	if err != nil {
 		return n, fmt.Errorf("spooling: %w", err)
 	}

@@ -18,10 +18,15 @@ const (
 	pumpChunks    = 8
 )
 
+// chunkPool keeps read-ahead buffers between artifacts, so that many small
+// streams (logs of many containers) do not each allocate pumpChunks MiB.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, pumpChunkSize); return &b }}
+
 // pump is an io.Reader over a source, hashing what it hands out.
 type pump struct {
 	chunks chan []byte // read ahead, not yet handed out
-	free   chan []byte // buffers to read into
+	free   chan []byte // buffers to read into, once used
+	made   int         // buffers taken from chunkPool (reader goroutine only)
 	hashCh chan []byte // handed out, to be hashed
 	hashed chan []byte // hashed, back to free after handout
 	h      hash.Hash
@@ -42,9 +47,6 @@ func newPump(src io.Reader) *pump {
 		h:      sha256.New(),
 		done:   make(chan struct{}),
 	}
-	for range pumpChunks + 2 {
-		p.free <- make([]byte, pumpChunkSize)
-	}
 	p.wg.Add(1)
 	go p.read(src)
 	go p.hash()
@@ -56,10 +58,8 @@ func newPump(src io.Reader) *pump {
 func (p *pump) read(src io.Reader) {
 	defer close(p.chunks)
 	for {
-		var buf []byte
-		select {
-		case buf = <-p.free:
-		case <-p.done:
+		buf := p.buffer()
+		if buf == nil {
 			return
 		}
 		n, err := io.ReadFull(src, buf)
@@ -78,6 +78,27 @@ func (p *pump) read(src io.Reader) {
 			}
 			return
 		}
+	}
+}
+
+// buffer returns a buffer to read into: a used one, a new one from the
+// pool while fewer than pumpChunks+2 are out, or else waits for one; nil
+// once finish was called.
+func (p *pump) buffer() []byte {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+	}
+	if p.made < pumpChunks+2 {
+		p.made++
+		return *chunkPool.Get().(*[]byte)
+	}
+	select {
+	case b := <-p.free:
+		return b
+	case <-p.done:
+		return nil
 	}
 }
 
@@ -152,6 +173,17 @@ func (p *pump) finish() (int64, []byte, error) {
 		}
 	}()
 	p.wg.Wait()
+	// Buffers back in free are no longer used by anyone: keep them for the
+	// next artifact. One the reader still holds is left to the collector.
+	for {
+		select {
+		case b := <-p.free:
+			chunkPool.Put(&b)
+			continue
+		default:
+		}
+		break
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.n, p.h.Sum(nil), p.err
