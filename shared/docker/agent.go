@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/agent/agentio"
 	"github.com/forensic-tools/forensic/shared/agent/imagetar"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
@@ -107,21 +108,9 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 		"agent_stderr": session.stderr.String(),
 	}
 	if sum != nil {
-		report["stream"] = map[string]any{"bytes": sum.Bytes, "sha256": sum.SHA256, "ended": sum.Ended,
-			"declared_bytes": sum.DeclaredBytes, "declared_sha256": sum.DeclaredSHA256, "agent_error": sum.AgentError, "artifacts": sum.Artifacts}
+		report["stream"] = agentio.StreamRecord(sum)
 	}
-	problems := []string{}
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
-	if sum != nil {
-		if !sum.Ended {
-			problems = append(problems, "the agent's stream ended without its END frame")
-		} else if sum.Bytes != sum.DeclaredBytes || sum.SHA256 != sum.DeclaredSHA256 {
-			problems = append(problems, fmt.Sprintf("stream mismatch: received %d bytes sha256 %s, the agent sent %d bytes sha256 %s", sum.Bytes, sum.SHA256, sum.DeclaredBytes, sum.DeclaredSHA256))
-		}
-		problems = append(problems, sum.AgentErrors()...)
-	}
+	problems := agentio.Problems(sum, err)
 	report["problems"] = problems
 	if werr := sink.JSON(m, report); isFatal(werr) {
 		return werr
@@ -137,7 +126,7 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 
 // agentSession is what came back from the sidecar besides the stream.
 type agentSession struct {
-	stderr   limitedBuffer
+	stderr   *agentio.LimitedBuffer
 	exitCode int64
 }
 
@@ -145,7 +134,7 @@ type agentSession struct {
 // byte and streams every artifact into the bundle. On interruption it
 // closes the agent's stdin, which makes the agent end its stream properly.
 func (x *collectors) runAgent(ctx context.Context, sink collect.Sink, id string) (*stream.Summary, *agentSession, error) {
-	s := &agentSession{stderr: limitedBuffer{max: 1 << 20}, exitCode: -1}
+	s := &agentSession{stderr: agentio.NewLimitedBuffer(1 << 20), exitCode: -1}
 	att, err := x.c.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return nil, s, EngineError(x.c, "attaching to the agent sidecar", err)
@@ -175,20 +164,13 @@ func (x *collectors) runAgent(ctx context.Context, sink collect.Sink, id string)
 	}()
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := stdcopy.StdCopy(pw, &s.stderr, att.Reader)
+		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
 		pw.CloseWithError(err)
 	}()
-	// The bundle is written to from here on with a context that outlives
-	// an interruption: the agent was told to stop and what it sends until
+	// The bundle is written to with a context that outlives an
+	// interruption: the agent was told to stop and what it sends until
 	// then is evidence.
-	wctx := context.WithoutCancel(ctx)
-	sum, derr := stream.Demux(pr, func(a *stream.Artifact) error {
-		err := sink.Stream(wctx, evidence.Meta{Path: a.Name, Producer: "docker.agent", Description: describeAgentArtifact(a.Name)}, &checkedArtifact{a: a})
-		if isFatal(err) {
-			return err
-		}
-		return nil
-	}, &stream.Options{SpoolDir: x.opts.SpoolDir})
+	sum, derr := agentio.Receive(ctx, sink, pr, "docker.agent", x.opts.SpoolDir)
 	pr.Close()
 	stop()
 	select {
@@ -197,37 +179,6 @@ func (x *collectors) runAgent(ctx context.Context, sink collect.Sink, id string)
 	case <-time.After(agentStopGrace):
 	}
 	return sum, s, derr
-}
-
-// checkedArtifact reads an agent artifact and turns a failed check (count
-// or hash mismatch, cut short, or a failure the agent reported) into an
-// error at its end, so that the bundle keeps the bytes and marks them.
-type checkedArtifact struct{ a *stream.Artifact }
-
-func (c *checkedArtifact) Read(p []byte) (int, error) {
-	n, err := c.a.Read(p)
-	if err == io.EOF {
-		res := c.a.Result()
-		switch {
-		case res.Err != nil:
-			return n, fmt.Errorf("agent transfer check failed: %w", res.Err)
-		case res.AgentError != "":
-			return n, fmt.Errorf("the agent reported: %s", res.AgentError)
-		}
-	}
-	return n, err
-}
-
-func describeAgentArtifact(name string) string {
-	switch {
-	case strings.HasPrefix(name, "pcap/"):
-		return "packets of the target's network namespace, captured by the agent (open with tshark -r or tcpdump -r)"
-	case strings.HasPrefix(name, "proc/"):
-		return "process and socket snapshot of the target's process namespace, from /proc, by the agent"
-	case strings.HasPrefix(name, "fs/"):
-		return "the target's filesystem as the agent saw it through /proc/1/root"
-	}
-	return "written by the forensic agent"
 }
 
 // ensureAgentImage finds the agent image on the engine, or creates it
@@ -310,36 +261,4 @@ func stateOf(t *Target) string {
 		return "unknown"
 	}
 	return string(t.Container.State.Status)
-}
-
-// limitedBuffer keeps the first max bytes written and counts the rest.
-type limitedBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	max     int
-	dropped int64
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := len(p)
-	if room := max(l.max-l.buf.Len(), 0); room < n {
-		l.dropped += int64(n - room)
-		p = p[:room]
-	}
-	l.buf.Write(p)
-	return n, nil
-}
-
-func (l *limitedBuffer) String() string { return string(l.Bytes()) }
-
-func (l *limitedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := append([]byte(nil), l.buf.Bytes()...)
-	if l.dropped > 0 {
-		b = append(b, fmt.Sprintf("\n[%d more bytes not kept]\n", l.dropped)...)
-	}
-	return b
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forensic-tools/forensic/shared/agent/agentio"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
@@ -34,7 +35,7 @@ func TestCorruptAgentArtifactIsMarked(t *testing.T) {
 	r := &collect.Runner{Bundle: bw}
 	res := r.Run(context.Background(), []collect.Collector{collect.Func("docker.agent", func(ctx context.Context, sink collect.Sink) error {
 		_, derr := stream.Demux(bytes.NewReader(b), func(art *stream.Artifact) error {
-			if err := sink.Stream(ctx, evidence.Meta{Path: art.Name}, &checkedArtifact{a: art}); isFatal(err) {
+			if err := sink.Stream(ctx, evidence.Meta{Path: art.Name}, agentio.Checked(art)); isFatal(err) {
 				return err
 			}
 			return nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -401,6 +402,12 @@ func (x *collectors) networks(ctx context.Context, sink collect.Sink) error {
 		m := evidence.Meta{Path: "networks/" + fileName(name) + ".json", MediaType: "application/json",
 			Description: "docker network inspect of network " + name + ", the engine's JSON"}
 		res, err := x.c.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
+		if cerrdefs.IsNotFound(err) && id != name {
+			// The network was recreated since the container joined it
+			// (an engine restart does this to "bridge"): look it up by name.
+			sink.Logf("network %s: ID %s not found, inspecting it by name", name, id)
+			res, err = x.c.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
+		}
 		if err != nil {
 			errs = append(errs, sink.Fail(m, EngineError(x.c, "inspecting network "+name, err)))
 			continue

@@ -226,7 +226,7 @@ func TestStoppedContainerSkipsLiveSteps(t *testing.T) {
 func TestEngineErrorNamesHost(t *testing.T) {
 	f := &fakeClient{}
 	err := EngineError(f, "inspecting container x", cerrdefs.ErrNotFound.WithMessage("No such container: x"))
-	if !strings.Contains(err.Error(), "no such container") || !strings.Contains(err.Error(), "unix:///fake.sock") {
+	if !strings.Contains(err.Error(), "not found on unix:///fake.sock") {
 		t.Errorf("not-found error %q", err)
 	}
 }

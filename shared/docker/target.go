@@ -28,6 +28,9 @@ type Target struct {
 // what to do.
 func Resolve(ctx context.Context, c Client, ref string) (*Target, error) {
 	res, err := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("inspecting container %s: no such container on %s (see docker ps -a): %w", ref, c.DaemonHost(), err)
+	}
 	if err != nil {
 		return nil, EngineError(c, fmt.Sprintf("inspecting container %s", ref), err)
 	}
@@ -41,7 +44,7 @@ func EngineError(c Client, doing string, err error) error {
 	case client.IsErrConnectionFailed(err):
 		return fmt.Errorf("%s: cannot reach the Docker Engine at %s: is it running, and is DOCKER_HOST or the docker context right? (%w)", doing, c.DaemonHost(), err)
 	case cerrdefs.IsNotFound(err):
-		return fmt.Errorf("%s: no such container on %s (see docker ps -a): %w", doing, c.DaemonHost(), err)
+		return fmt.Errorf("%s: not found on %s: %w", doing, c.DaemonHost(), err)
 	case cerrdefs.IsPermissionDenied(err), cerrdefs.IsUnauthorized(err):
 		return fmt.Errorf("%s: the engine at %s refused: %w", doing, c.DaemonHost(), err)
 	}
