@@ -33,10 +33,13 @@ func Exit(code int, err error) error {
 var ErrInterrupted = errors.New("interrupted by signal")
 
 // SignalContext returns a context cancelled, with cause ErrInterrupted, on
-// the first SIGINT or SIGTERM. After that first signal the default handling
-// comes back, so a second Ctrl-C stops the process at once.
+// the first SIGINT or SIGTERM, or when parent is cancelled (the docker CLI
+// cancels its plugins' context when it is interrupted). After the first
+// signal the default handling comes back, so a second Ctrl-C stops the
+// process at once.
 func SignalContext(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(parent)
+	// Not derived from parent's cancellation, so that the cause is ours.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -44,6 +47,8 @@ func SignalContext(parent context.Context) (context.Context, context.CancelFunc)
 		select {
 		case <-ch:
 			signal.Stop(ch)
+			cancel(ErrInterrupted)
+		case <-parent.Done():
 			cancel(ErrInterrupted)
 		case <-done:
 		}

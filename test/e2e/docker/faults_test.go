@@ -169,7 +169,9 @@ func TestRefuseTerminal(t *testing.T) {
 // its processes were listed: the bundle is closed, marked incomplete with
 // the engine's errors, and what it holds verifies.
 func TestContainerRemovedDuringCollection(t *testing.T) {
-	name := startContainer(t, busyboxImage, "sh", "-c", "echo doomed; exec sleep 100000")
+	// A long log keeps the collection busy after the process list (the
+	// engine's "top" event), long enough for the removal to land during it.
+	name := startContainer(t, busyboxImage, "sh", "-c", "yes 2026-11-29T12:00:00Z GET /api/v1/items 200 | head -n 400000; echo doomed; exec sleep 100000")
 	waitLog(t, name, "doomed")
 	events := startEvents(t, name, "top")
 	dir := t.TempDir()

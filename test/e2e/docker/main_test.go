@@ -101,7 +101,7 @@ func buildImages(work string) error {
 	if err := copyFile(busybox, filepath.Join(bb, "bin", "busybox"), 0o755); err != nil {
 		return err
 	}
-	for _, applet := range []string{"sh", "ls", "cat", "echo", "sleep", "mkdir", "dd", "wget", "ps", "ln", "chmod", "id"} {
+	for _, applet := range []string{"sh", "ls", "cat", "echo", "sleep", "mkdir", "dd", "wget", "ps", "ln", "chmod", "id", "yes", "head"} {
 		if err := os.Symlink("busybox", filepath.Join(bb, "bin", applet)); err != nil {
 			return err
 		}
