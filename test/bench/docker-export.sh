@@ -23,7 +23,7 @@ test/docker/engine ensure
 for tool in gzip zstd /usr/bin/time busybox; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is needed (apt-get install gzip zstd time busybox-static)" >&2; exit 1; }
 done
-make -s build >/dev/null
+CGO_ENABLED=0 go build -trimpath -o bin/docker-forensic ./docker-forensic
 
 work=$(mktemp -d /var/tmp/forensic-bench-XXXXXX)
 name=forensic-bench-$$
