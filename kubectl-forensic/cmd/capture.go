@@ -37,14 +37,19 @@ type CaptureOptions struct {
 	kube        kube.Options
 	concurrency int
 	quiet       bool
+	live        liveFlags
 
 	// Set by Complete.
 	selection kube.Selection
 	// newCluster, when set, replaces the cluster of the kubeconfig flags
 	// (tests set a fake).
 	newCluster func() (*kube.Cluster, error)
-	// stdoutTerminal and stderrTerminal say where the streams go.
-	stdoutTerminal, stderrTerminal bool
+	// stdoutTerminal and stderrTerminal say where the streams go;
+	// stdinTerminal whether a question can be asked.
+	stdoutTerminal, stderrTerminal, stdinTerminal bool
+	// attacher, when set, replaces the pods/attach of the kubeconfig
+	// (tests set a fake).
+	attacher kube.Attacher
 }
 
 // NewCaptureOptions returns capture's options with their defaults.
@@ -60,9 +65,10 @@ func NewCmdCapture(configFlags *genericclioptions.ConfigFlags, streams genericio
 		Use:   "capture [TARGET...] [-l SELECTOR] [-n NAMESPACE | -A]",
 		Short: "Capture pods' evidence (objects, describe, events, owners, logs) into hashed bundles",
 		Long: `Capture takes everything the API server and the kubelet know about a pod into
-one evidence bundle, before the pod is gone. Nothing runs in the pod and
-nothing in the cluster is changed: distroless pods are captured like any
-other. Each pod gets its own bundle (same format as docker forensic export):
+one evidence bundle, before the pod is gone. Without live capture nothing
+runs in the pod and nothing in the cluster is changed: distroless pods are
+captured like any other. Each pod gets its own bundle (same format as
+docker forensic export):
 
   preflight.json, .txt       the access checks made first (see "kubectl forensic preflight")
   pod/pod.json               the pod as the API server returned it, byte for byte
@@ -104,14 +110,45 @@ incomplete with the reason; custody.json records the identity
 its version. The least role that captures fully is in
 deploy/rbac/forensic-capture.yaml.
 
+Live capture (--pcap DURATION, --filesystem, --processes) runs the forensic
+agent in an ephemeral container added to each pod with targetContainerName
+(-c, else the kubectl.kubernetes.io/default-container annotation, else the
+first container): it shares the target's process namespace and the pod's
+network namespace, and streams into the bundle:
+
+  pcap/capture.pcapng        the pod's packets (tshark -r, tcpdump -r)
+  fs/rootfs.tar              the target's root filesystem (fs/mounts.json, fs/report.json)
+  proc/snapshot.json         processes, executables' SHA-256, open files, sockets
+  agent/info.json            the agent's version, arguments and namespaces
+  agent/transfer.json        the container (name, image, digest, security context and
+                             why, times), stream totals and per-artifact checks
+  agent/stderr.log           the agent's own log
+
+The agent's security context is the least the job needs: packets need root
+with NET_RAW and SYS_PTRACE (PodSecurity privileged); the filesystem and
+processes of a target whose runAsUser and runAsGroup are set and not root
+are read as that user and group with no capability (restricted fits);
+otherwise as root with SYS_PTRACE. What the namespace's PodSecurity level
+or your access forbids is refused with the reason and the rest is still
+captured. An ephemeral container cannot be removed from a pod: capture
+says so and asks first (--yes agrees without a question; without a
+terminal, --yes is required), and custody.json records the container.
+The agent image (default forensic/agent:<plugin version>) must be on the
+nodes: make dist writes forensic-agent-image_<version>_linux_<arch>.tar for
+ctr -n k8s.io images import. The access it needs is in
+deploy/rbac/forensic-live-capture.yaml.
+
 Exit status: 0 every bundle complete; 2 some bundles incomplete, or some
 pods or targets failed; 1 nothing captured. Ctrl-C stops the capture and
-still closes readable bundles marked incomplete.`,
+still closes readable bundles marked incomplete (a running agent is told
+to stop and ends its stream first).`,
 		Example: `  kubectl forensic capture web-7d4b9c-x2x9q
   kubectl forensic capture -n shop pod/web-7d4b9c-x2x9q --case IR-2041 --examiner "J. Doe"
   kubectl forensic capture -n shop deploy/web --output-dir evidence/
   kubectl forensic capture -A -l app=miner --concurrency 8
-  kubectl forensic capture -n shop web-7d4b9c-x2x9q -o - | ssh vault 'cat > web.tar.gz'`,
+  kubectl forensic capture -n shop web-7d4b9c-x2x9q -o - | ssh vault 'cat > web.tar.gz'
+  kubectl forensic capture -n shop pod/web-7d4b9c-x2x9q -c web --pcap 30s --filesystem --processes
+  kubectl forensic capture -n shop deploy/web --processes --yes --output-dir evidence/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -141,6 +178,7 @@ func (o *CaptureOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.kube.InsecureSkipTLSVerifyBackend, "insecure-skip-tls-verify-backend", false, "read logs even when the kubelet's serving certificate cannot be verified (recorded in custody.json)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error (failures are still reported)")
 	o.custody.AddFlags(f)
+	o.live.addFlags(f)
 }
 
 // Complete parses the targets and settles the namespace and the streams.
@@ -155,6 +193,7 @@ func (o *CaptureOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.output.Format = o.format
 	o.stdoutTerminal = isTerminal(o.Out)
 	o.stderrTerminal = isTerminal(o.ErrOut)
+	o.stdinTerminal = isTerminal(o.In)
 	return nil
 }
 
@@ -173,6 +212,9 @@ func (o *CaptureOptions) Validate() error {
 		return fmt.Errorf("-o and --output-dir do not go together: -o names the one bundle, --output-dir holds several")
 	case o.output.Path != "" && (len(o.selection.Targets) > 1 || o.selection.Selector != "" || o.selection.AllNamespaces):
 		return fmt.Errorf("-o names one bundle, but these targets may select several pods: use --output-dir")
+	}
+	if err := o.live.validate(); err != nil {
+		return err
 	}
 	return o.output.Validate(o.stdoutTerminal)
 }
@@ -203,11 +245,27 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 			return fcli.Exit(collect.ExitNothing, fmt.Errorf("index %s already exists: refusing to overwrite it; wait a second or use another --output-dir", indexPath))
 		}
 	}
+	agreed := ""
+	if o.live.enabled() {
+		if !o.live.yes && !o.stdinTerminal {
+			_, err := o.live.confirm(ctx, pods, false, o.In, o.ErrOut, time.Now())
+			return fcli.Exit(collect.ExitNothing, err)
+		}
+		if o.kube.Live, err = o.liveOptions(); err != nil {
+			return fcli.Exit(collect.ExitNothing, err)
+		}
+	}
 	if !o.quiet {
 		o.preflightWarnings(ctx, cluster, pods)
 	}
+	if o.live.enabled() {
+		// Asked after the preflight said what cannot be captured.
+		if agreed, err = o.live.confirm(ctx, pods, o.stdinTerminal, o.In, o.ErrOut, time.Now()); err != nil {
+			return fcli.Exit(collect.ExitNothing, err)
+		}
+	}
 
-	c := o.capture(cluster, started, len(pods))
+	c := o.capture(cluster, started, len(pods), agreed)
 	results := c.Run(ctx, pods)
 
 	if o.output.Path != collect.Stdout {
@@ -293,9 +351,36 @@ func (o *CaptureOptions) preflightWarnings(ctx context.Context, cluster *kube.Cl
 	}
 }
 
+// liveOptions sets up live capture: the attach through the kubeconfig's
+// API server, and where agent artifacts wait for their turn.
+func (o *CaptureOptions) liveOptions() (*kube.LiveOptions, error) {
+	attacher := o.attacher
+	if attacher == nil {
+		rc, err := o.configFlags.ToRESTConfig()
+		if err != nil {
+			return nil, kubeconfigError(o.configFlags, err)
+		}
+		if attacher, err = kube.NewAttacher(rc); err != nil {
+			return nil, err
+		}
+	}
+	// Beside the bundles, as the bundle writer's own spool files.
+	spool := o.output.Dir
+	switch {
+	case o.output.Path == collect.Stdout:
+		spool = "" // the system's temporary folder
+	case o.output.Path != "":
+		spool = filepath.Dir(o.output.Path)
+	case spool == "":
+		spool = "."
+	}
+	return o.live.options(attacher, spool), nil
+}
+
 // capture sets up the run: bundle names, custody, progress and the
-// per-pod report lines.
-func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int) *kube.Capture {
+// per-pod report lines. agreed, when set, is the custody note of the
+// agreement to live capture.
+func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int, agreed string) *kube.Capture {
 	var mu sync.Mutex
 	done := 0
 	c := &kube.Capture{
@@ -303,7 +388,13 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 		Open: func(p *kube.Pod, _ time.Time) (*evidence.Writer, error) {
 			return o.output.Create(p.Namespace+"_"+p.Name, started, o.Out)
 		},
-		Custody: func(at time.Time) evidence.Custody { return o.custody.Custody("kubectl-forensic", at) },
+		Custody: func(at time.Time) evidence.Custody {
+			cu := o.custody.Custody("kubectl-forensic", at)
+			if agreed != "" {
+				cu.Notes = append(cu.Notes, agreed)
+			}
+			return cu
+		},
 		OnDone: func(r kube.PodResult) {
 			mu.Lock()
 			defer mu.Unlock()

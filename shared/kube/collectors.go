@@ -44,6 +44,10 @@ type Options struct {
 	InsecureSkipTLSVerifyBackend bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Live, when it asks for any capture, adds the live step: the forensic
+	// agent in an ephemeral container (packets, filesystem, processes).
+	// This changes the pod, and is recorded in custody.
+	Live *LiveOptions
 
 	// namespaceEvents lists a namespace's events once for all its pods
 	// (set by Capture.Run when a namespace has several target pods).
@@ -101,9 +105,17 @@ func (c *Cluster) getPodRaw(ctx context.Context, ns, name string) ([]byte, error
 // is appended to it, and records what it changed with sink.Action.
 func Collectors(c *Cluster, snap *Snapshot, report Report, opts Options) []collect.Collector {
 	x := &podSteps{c: c, snap: snap, pod: snap.Pod, ns: snap.Pod.Namespace, report: report, opts: opts}
-	return []collect.Collector{
+	steps := []collect.Collector{
 		collect.Func("kube.preflight", x.preflight),
 		collect.Func("kube.pod", x.podObject),
+	}
+	if opts.Live.Enabled() {
+		// Packets and processes are the most volatile evidence: right
+		// after the pod object. The logs step reads the pod as it was
+		// before, so the agent's own stream is not read back as a log.
+		steps = append(steps, collect.Func(producerLive, x.live))
+	}
+	return append(steps,
 		collect.Func("kube.logs", x.logs),
 		collect.Func("kube.events", x.eventsStep),
 		collect.Func("kube.describe", x.describe),
@@ -114,7 +126,7 @@ func Collectors(c *Cluster, snap *Snapshot, report Report, opts Options) []colle
 		collect.Func("kube.services", x.services),
 		collect.Func("kube.networkpolicies", x.networkPolicies),
 		collect.Func("kube.pod-end", x.podEnd),
-	}
+	)
 }
 
 // podSteps holds one pod's collection state.

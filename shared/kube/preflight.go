@@ -139,6 +139,24 @@ func accessGetKind(kind, ns string) Access {
 	return need("get", k.group, k.resource, "", ns)
 }
 
+// The permissions of live capture: adding the agent's ephemeral container
+// (client-go's UpdateEphemeralContainers is a PUT on the subresource: verb
+// update) and attaching to it (SPDY is a POST: create; WebSocket is a GET
+// that the API server authorizes as both get and create, and the plugin
+// falls back to SPDY when it is refused). Watching the pod is how the
+// plugin sees the container start; without it, it polls.
+func accessUpdateEphemeral(ns string) Access {
+	return need("update", "", "pods", "ephemeralcontainers", ns)
+}
+func accessCreateAttach(ns string) Access { return need("create", "", "pods", "attach", ns) }
+func accessGetAttach(ns string) Access    { return need("get", "", "pods", "attach", ns) }
+func accessWatchPods(ns string) Access    { return need("watch", "", "pods", "", ns) }
+
+// liveNeeds are the permissions without which no live step can run.
+func liveNeeds(ns string) []Access {
+	return []Access{accessUpdateEphemeral(ns), accessCreateAttach(ns)}
+}
+
 // KindCronJob is an owner kind (of Jobs); it is not a capture target.
 const KindCronJob = "CronJob"
 
@@ -252,15 +270,16 @@ type PodSecurity struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Ephemeral says whether ephemeral containers, which live capture (a
-// later feature) adds to a pod, are available and allowed. Capture itself
-// adds nothing to pods.
+// Ephemeral says whether ephemeral containers, which live capture
+// (--pcap, --filesystem, --processes) adds to a pod, are available and
+// allowed. Capture without them adds nothing to pods.
 type Ephemeral struct {
 	// Served is "yes", "no" or "unknown": whether the API serves
 	// pods/ephemeralcontainers.
 	Served string `json:"served"`
-	// Access holds the reviews for adding an ephemeral container and
-	// attaching to it.
+	// Access holds the reviews for adding an ephemeral container,
+	// attaching to it (create: SPDY and WebSocket; get: WebSocket) and
+	// watching the pod.
 	Access []Access `json:"access"`
 	// Note explains what limits them (e.g. PodSecurity).
 	Note string `json:"note,omitempty"`
@@ -283,6 +302,10 @@ type Report struct {
 	Checks      []Check     `json:"checks"`
 	PodSecurity PodSecurity `json:"pod_security"`
 	Ephemeral   Ephemeral   `json:"ephemeral_containers"`
+	// Live is, with live capture asked for, how it would go in each pod:
+	// target container, steps, the agent's security context and why, and
+	// the steps refused.
+	Live []LivePlan `json:"live,omitempty"`
 }
 
 // Status returns the status of step, StatusOff when the report has no row for it.
@@ -369,7 +392,8 @@ func Preflight(ctx context.Context, c *Cluster, ns string, pods []*corev1.Pod, s
 
 	// Ask every review once, concurrently: the answers are cached for the
 	// collectors, which ask the same questions.
-	eph := []Access{need("patch", "", "pods", "ephemeralcontainers", ns), need("create", "", "pods", "attach", ns)}
+	eph := []Access{accessUpdateEphemeral(ns), accessCreateAttach(ns), accessGetAttach(ns), accessWatchPods(ns)}
+	live := liveRows(opts.Live, ns)
 	var all []*Access
 	for _, s := range stepCollects {
 		for i := range rows[s.step].Needs {
@@ -378,6 +402,11 @@ func Preflight(ctx context.Context, c *Cluster, ns string, pods []*corev1.Pod, s
 	}
 	for i := range eph {
 		all = append(all, &eph[i])
+	}
+	for _, row := range live {
+		for i := range row.Needs {
+			all = append(all, &row.Needs[i])
+		}
 	}
 	var wg sync.WaitGroup
 	for _, a := range all {
@@ -401,6 +430,12 @@ func Preflight(ctx context.Context, c *Cluster, ns string, pods []*corev1.Pod, s
 	}
 	r.PodSecurity = podSecurity(ctx, c, ns)
 	r.Ephemeral = ephemeral(ctx, c, eph, r.PodSecurity)
+	if len(live) > 0 {
+		r.Live = judgeLive(live, pods, opts.Live, r)
+		for _, row := range live {
+			r.Checks = append(r.Checks, *row)
+		}
+	}
 	return r
 }
 
@@ -558,7 +593,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  server:     %s\n", server)
 	fmt.Fprintf(&b, "  identity:   %s [%s]\n", r.Identity.String(), r.Identity.Source)
 	fmt.Fprintf(&b, "  PodSecurity: %s\n", r.PodSecurity.text())
-	fmt.Fprintf(&b, "  ephemeral containers (live capture, not used by capture): %s\n\n", r.Ephemeral.text())
+	fmt.Fprintf(&b, "  ephemeral containers (live capture): %s\n", r.Ephemeral.text())
+	for _, p := range r.Live {
+		fmt.Fprintf(&b, "  live capture: %s\n", p.text())
+	}
+	b.WriteString("\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSTATUS\tCOLLECTS\tNEEDS")

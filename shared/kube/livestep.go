@@ -1,0 +1,776 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/agent/agentio"
+	"github.com/forensic-tools/forensic/shared/agent/stream"
+	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/evidence"
+)
+
+// Producers of the live step's artifacts in the manifest.
+const (
+	producerLive  = "kube.live"
+	producerAgent = "kube.agent"
+)
+
+// Paths of the live step's own artifacts.
+const (
+	artifactTransfer    = "agent/transfer.json"
+	artifactAgentStderr = "agent/stderr.log"
+)
+
+// agentStderrMax bounds the agent's log kept in the bundle.
+const agentStderrMax = 1 << 20
+
+// defaultStopGrace bounds the wait for the agent to end its stream once it
+// was told to stop.
+const defaultStopGrace = 30 * time.Second
+
+// failingWaits are the Waiting reasons after which an ephemeral container
+// will not run without someone acting: waiting longer only hides why.
+var failingWaits = []string{"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
+	"CreateContainerError", "CreateContainerConfigError", "RunContainerError", "PreCreateHookError", "PreStartHookError"}
+
+// EphemeralRecord is the agent's ephemeral container as agent/transfer.json
+// and custody record it.
+type EphemeralRecord struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Pod       string `json:"pod"`
+	PodUID    string `json:"pod_uid"`
+	Node      string `json:"node,omitempty"`
+	// Target is the container whose process namespace it shares.
+	Target string `json:"target_container"`
+	// Image is the image as specified; ImageID the image the runtime ran,
+	// by digest, from the container's status.
+	Image       string `json:"image"`
+	ImageID     string `json:"image_id,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	// SecurityContext is the container's, and SecurityContextWhy why it
+	// was chosen; PodSecurityNeeded the least level that admits it.
+	SecurityContext    *corev1.SecurityContext `json:"security_context"`
+	SecurityContextWhy string                  `json:"security_context_why"`
+	PodSecurityNeeded  string                  `json:"podsecurity_needed"`
+	Args               []string                `json:"args"`
+	// Added, Running and Ended are when it was added to the pod, seen
+	// running, and when the agent ended.
+	Added   time.Time `json:"added"`
+	Running time.Time `json:"running,omitzero"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// State is its last state seen, e.g. "terminated: Completed (exit 0)".
+	State string `json:"state"`
+	// Removable is always false: Kubernetes cannot remove an ephemeral
+	// container from a pod.
+	Removable bool   `json:"removable"`
+	Note      string `json:"note"`
+}
+
+// Transfer is agent/transfer.json of a Kubernetes live capture.
+type Transfer struct {
+	// Plan is how the capture went in this pod: target, steps, security
+	// context and why, and the steps refused.
+	Plan LivePlan `json:"plan"`
+	// Admission lists refusals of the API server's admission that made
+	// the plan change.
+	Admission []string `json:"admission,omitempty"`
+	// Container is the ephemeral container; nil when none was added.
+	Container *EphemeralRecord `json:"ephemeral_container"`
+	// Transport is how the plugin attached: websocket or spdy.
+	Transport string `json:"transport,omitempty"`
+	// AgentExit is the agent's exit code, when the container's status
+	// gave it in time.
+	AgentExit   *int32          `json:"agent_exit"`
+	AgentStderr string          `json:"agent_stderr"`
+	Stream      *agentio.Stream `json:"stream,omitempty"`
+	// Problems is empty when every byte arrived as the agent sent it and
+	// every capture completed.
+	Problems []string `json:"problems"`
+}
+
+// liveArtifact is the bundle path a live step's failure is recorded under.
+func (x *podSteps) liveArtifact(step string) string {
+	if step == StepPcap && x.opts.Live.Run.PcapFormat == agent.Pcap {
+		return agent.ArtifactPcap
+	}
+	return liveArtifacts[step][0]
+}
+
+// failSteps records that steps produced nothing, and why.
+func (x *podSteps) failSteps(sink collect.Sink, steps []string, cause func(step string) error) error {
+	var errs []error
+	for _, s := range steps {
+		errs = append(errs, sink.Fail(evidence.Meta{Path: x.liveArtifact(s), Producer: producerLive, Description: liveDescription(s)}, cause(s)))
+	}
+	return firstFatal(errs)
+}
+
+func liveDescription(step string) string {
+	for _, l := range liveCollects {
+		if l.step == step {
+			return l.collects
+		}
+	}
+	return step
+}
+
+// live runs the live captures: one ephemeral container with the agent,
+// added to the pod with targetContainerName, with the security context
+// PlanLive chose; the agent's stream goes straight into the bundle.
+// Steps the namespace's policy or the preflight forbid are recorded as
+// failures with the reason, and the others still run.
+func (x *podSteps) live(ctx context.Context, sink collect.Sink) error {
+	l := x.opts.Live
+	asked := l.Steps()
+	if why := x.liveGate(ctx); why != "" {
+		return x.failSteps(sink, asked, func(s string) error { return fmt.Errorf("%s refused: %s", s, why) })
+	}
+	plan := PlanLive(x.pod, l, x.report.PodSecurity.Enforce)
+	t := &Transfer{Plan: plan}
+	if err := x.failRefused(sink, plan); err != nil {
+		return err
+	}
+	if len(plan.Steps) == 0 {
+		return nil
+	}
+	for _, n := range plan.Notes {
+		sink.Note("live capture: %s", n)
+	}
+	name, err := x.addAgent(ctx, sink, t)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return nil // refused; recorded
+	}
+	return x.runAgent(ctx, sink, t, name)
+}
+
+// liveGate says why no live step can run in this pod's namespace (access
+// or API), "" when they may be tried.
+func (x *podSteps) liveGate(ctx context.Context) string {
+	if x.opts.Live.Attacher == nil {
+		return "no way to attach to the agent was configured"
+	}
+	if x.report.Ephemeral.Served == "no" {
+		return "the API server does not serve pods/ephemeralcontainers (Kubernetes 1.23 or later serves it)"
+	}
+	for _, a := range liveNeeds(x.ns) {
+		if err := x.c.notAllowed(ctx, a); err != nil {
+			return err.Error() + " (bind ClusterRole forensic-live-capture, deploy/rbac/forensic-live-capture.yaml)"
+		}
+	}
+	return ""
+}
+
+// failRefused records the steps the plan refused.
+func (x *podSteps) failRefused(sink collect.Sink, plan LivePlan) error {
+	var steps []string
+	for _, r := range plan.Refused {
+		steps = append(steps, r.Step)
+		sink.Logf("%s refused: %s", r.Step, r.Reason)
+	}
+	return x.failSteps(sink, steps, func(s string) error { return fmt.Errorf("%s refused: %s", s, plan.Refusal(s)) })
+}
+
+// addAgent adds the agent's ephemeral container to the pod. When the API
+// server's PodSecurity admission refuses it, the plan is made again for
+// the level the refusal names, so that what that level admits still runs.
+// It returns the container's name, "" when none was added (the steps are
+// then recorded as failed).
+func (x *podSteps) addAgent(ctx context.Context, sink collect.Sink, t *Transfer) (string, error) {
+	l := x.opts.Live
+	for attempt := 0; ; attempt++ {
+		ec := x.agentContainer(t.Plan)
+		name, err := x.updateEphemeral(ctx, ec)
+		if err == nil {
+			at := x.opts.now()
+			t.Container = &EphemeralRecord{Name: name, Namespace: x.ns, Pod: x.pod.Name, PodUID: string(x.pod.UID), Node: x.pod.Spec.NodeName,
+				Target: t.Plan.Target, Image: ec.Image, SecurityContext: t.Plan.SecurityContext, SecurityContextWhy: t.Plan.Why,
+				PodSecurityNeeded: t.Plan.Needs, Args: ec.Args, Added: at, State: "added",
+				Note: "an ephemeral container cannot be removed from a pod: it stays in the pod spec until the pod is deleted"}
+			sink.Logf("added ephemeral container %s (image %s, %s) targeting container %s", name, ec.Image, describeSC(t.Plan.SecurityContext), t.Plan.Target)
+			return name, nil
+		}
+		level := ""
+		if m := podSecurityViolation.FindStringSubmatch(err.Error()); m != nil && apierrors.IsForbidden(err) {
+			level = m[1]
+		}
+		if level != "" && attempt == 0 && level != t.Plan.Enforce {
+			t.Admission = append(t.Admission, err.Error())
+			sink.Logf("the API server refused the agent container: %v; planning again for PodSecurity %q", err, level)
+			before := t.Plan
+			t.Plan = PlanLive(x.pod, l, level)
+			for _, r := range t.Plan.Refused {
+				if before.Refusal(r.Step) == "" {
+					sink.Logf("%s refused: %s", r.Step, r.Reason)
+					if ferr := x.failSteps(sink, []string{r.Step}, func(s string) error {
+						return fmt.Errorf("%s refused by the API server's admission: %s; %s", s, err, r.Reason)
+					}); ferr != nil {
+						return "", ferr
+					}
+				}
+			}
+			if len(t.Plan.Steps) > 0 {
+				continue
+			}
+			return "", x.writeTransfer(sink, t, nil)
+		}
+		what := "adding the agent's ephemeral container"
+		if level != "" {
+			what += fmt.Sprintf(" (the namespace's policy enforces PodSecurity %q, which forbids the agent's security context: %s)", level, describeSC(t.Plan.SecurityContext))
+		}
+		cause := x.c.Error(what, err)
+		if ferr := x.failSteps(sink, t.Plan.Steps, func(s string) error { return fmt.Errorf("%s: %w", s, cause) }); ferr != nil {
+			return "", ferr
+		}
+		t.Problems = append(t.Problems, cause.Error())
+		return "", x.writeTransfer(sink, t, nil)
+	}
+}
+
+// agentContainer is the ephemeral container of plan.
+func (x *podSteps) agentContainer(plan LivePlan) corev1.EphemeralContainer {
+	l := x.opts.Live
+	run := l.Run
+	run.TargetPID, run.WaitStdin = 1, true
+	run.Pcap = run.Pcap && slices.Contains(plan.Steps, StepPcap)
+	run.FS = run.FS && slices.Contains(plan.Steps, StepFilesystem)
+	run.Proc = run.Proc && slices.Contains(plan.Steps, StepProcesses)
+	run.ProcEnv = run.ProcEnv && run.Proc
+	if !run.Pcap {
+		run.PcapDuration, run.PcapInterface, run.PcapMaxPackets, run.PcapMaxBytes, run.PcapBufferSize = 0, "", 0, 0, 0
+	}
+	tool := l.Tool
+	if tool == "" {
+		tool = "kubectl-forensic"
+	}
+	return corev1.EphemeralContainer{
+		TargetContainerName: plan.Target,
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Image: l.image(), Args: run.Args(),
+			Stdin: true, StdinOnce: true, TTY: false,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			// Not FallbackToLogsOnError: the log's tail is the agent's
+			// binary stream, which would land in the pod's status (and
+			// break every later YAML rendering of the pod). The agent's
+			// own log is kept in agent/stderr.log.
+			TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+			SecurityContext:          plan.SecurityContext,
+			Env: []corev1.EnvVar{
+				{Name: "FORENSIC_TOOL", Value: tool},
+				{Name: "FORENSIC_PURPOSE", Value: "live capture (" + strings.Join(plan.Steps, ", ") + ") of container " + plan.Target + "; added at " + x.opts.now().Format(time.RFC3339)},
+			},
+		},
+	}
+}
+
+// agentName returns a name for the agent's container that no container
+// of pod has: forensic-agent-<UTC time>, with a suffix if needed.
+func agentName(pod *corev1.Pod, at time.Time) string {
+	base := "forensic-agent-" + at.UTC().Format("20060102-150405")
+	taken := map[string]bool{}
+	for _, c := range pod.Spec.Containers {
+		taken[c.Name] = true
+	}
+	for _, c := range pod.Spec.InitContainers {
+		taken[c.Name] = true
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		taken[c.Name] = true
+	}
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+	return name
+}
+
+// updateEphemeral adds ec to the pod through the pods/ephemeralcontainers
+// subresource (verb update), reading the pod again on a conflict. The pod
+// must still be the captured one (same UID).
+func (x *podSteps) updateEphemeral(ctx context.Context, ec corev1.EphemeralContainer) (string, error) {
+	pods := x.c.Client.CoreV1().Pods(x.ns)
+	var name string
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := pods.Get(ctx, x.pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.UID != x.pod.UID {
+			return fmt.Errorf("the pod was replaced during the capture (uid %s, captured %s)", cur.UID, x.pod.UID)
+		}
+		name = agentName(cur, x.opts.now())
+		ec.Name = name
+		cur.Spec.EphemeralContainers = append(cur.Spec.EphemeralContainers, ec)
+		_, err = pods.UpdateEphemeralContainers(ctx, x.pod.Name, cur, metav1.UpdateOptions{FieldManager: "kubectl-forensic"})
+		return err
+	})
+	return name, err
+}
+
+// runAgent waits for the agent's container to run, attaches to it, sends
+// the start byte and streams the agent's artifacts into the bundle; then
+// records agent/transfer.json, agent/stderr.log and the custody action.
+func (x *podSteps) runAgent(ctx context.Context, sink collect.Sink, t *Transfer, name string) error {
+	rec := t.Container
+	action := evidence.Action{What: "added ephemeral container", At: rec.Added}
+	defer func() {
+		action.Detail = actionDetail(rec, t.Plan)
+		if action.Until.IsZero() {
+			action.Until = x.opts.now()
+		}
+		sink.Action(action)
+	}()
+	st, err := x.waitAgent(ctx, name, rec.Image)
+	x.recordStatus(rec, st)
+	if err != nil {
+		action.Error = err.Error()
+		if ctx.Err() != nil {
+			x.dismissAgent(ctx, name, st)
+		}
+		t.Problems = append(t.Problems, err.Error())
+		ferr := x.failSteps(sink, t.Plan.Steps, func(s string) error { return fmt.Errorf("%s: %w", s, err) })
+		return errors.Join(ferr, x.writeTransfer(sink, t, nil))
+	}
+
+	stderr := agentio.NewLimitedBuffer(agentStderrMax)
+	sum, transport, aerr := x.stream(ctx, sink, name, stderr)
+	t.Transport = transport
+	end, _ := x.waitEnded(ctx, name)
+	x.recordStatus(rec, end)
+	if rec.Ended.IsZero() {
+		rec.Ended = x.opts.now()
+	}
+	action.Until = rec.Ended
+	if end != nil && end.State.Terminated != nil {
+		t.AgentExit = new(end.State.Terminated.ExitCode)
+	}
+	t.AgentStderr = stderr.String()
+	t.Stream = agentio.StreamRecord(sum)
+	t.Problems = append(t.Problems, agentio.Problems(sum, aerr)...)
+	// A step whose artifact never came is recorded with what went wrong.
+	var missing []string
+	for _, s := range t.Plan.Steps {
+		if sum == nil || !slices.ContainsFunc(sum.Artifacts, func(a stream.ArtifactResult) bool { return a.Name == x.liveArtifact(s) }) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		why := "the agent sent nothing for it"
+		if len(t.Problems) > 0 {
+			why += ": " + strings.Join(t.Problems, "; ")
+		}
+		if err := x.failSteps(sink, missing, func(s string) error { return fmt.Errorf("%s: %s", s, why) }); err != nil {
+			return err
+		}
+	}
+	if err := x.writeTransfer(sink, t, stderr.Bytes()); err != nil {
+		return err
+	}
+	if len(t.Problems) > 0 {
+		return fmt.Errorf("live capture: %s", strings.Join(t.Problems, "; "))
+	}
+	return nil
+}
+
+// stream attaches to the agent and receives its stream into the bundle.
+// The agent gets its start byte as soon as the attach is up, and its
+// stdin stays open until the stream ended or ctx ends: then stdin is
+// closed, which makes the agent end its captures and its stream
+// properly, and what it still sends is kept (for at most the stop grace).
+func (x *podSteps) stream(ctx context.Context, sink collect.Sink, name string, stderr io.Writer) (sum *stream.Summary, transport string, err error) {
+	l := x.opts.Live
+	grace := l.StopGrace
+	if grace <= 0 {
+		grace = defaultStopGrace
+	}
+	in := newAgentStdin()
+	actx, cancelAttach := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAttach()
+	pr, pw := io.Pipe()
+	attached := make(chan error, 1)
+	go func() {
+		tr, err := l.Attacher.Attach(actx, x.ns, x.pod.Name, name, in, pw, stderr)
+		transport = tr
+		if err == nil {
+			pw.Close()
+		} else {
+			pw.CloseWithError(fmt.Errorf("attaching to the agent (pods/attach): %w", err))
+		}
+		in.stop()
+		attached <- err
+	}()
+	finished := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			in.stop() // the agent ends its captures and its stream
+			select {
+			case <-time.After(grace):
+				cancelAttach()
+			case <-finished:
+			}
+		case <-finished:
+		}
+	})
+	sum, rerr := agentio.Receive(ctx, sink, pr, producerAgent, l.SpoolDir)
+	// The stream is over (or the bundle is unwritable): let the agent go,
+	// and read what the attach still brings, up to the grace.
+	in.stop()
+	trailing := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, pr)
+		trailing <- n
+	}()
+	var aerr error
+	select {
+	case aerr = <-attached:
+	case <-time.After(grace):
+		cancelAttach()
+		aerr = <-attached
+		if aerr != nil {
+			aerr = fmt.Errorf("the attach did not end within %s after the agent's stream ended: %w", grace, aerr)
+		}
+	}
+	close(finished)
+	wg.Wait()
+	pr.Close()
+	if n := <-trailing; n > 0 && sum != nil && sum.Ended {
+		rerr = errors.Join(rerr, fmt.Errorf("%d bytes arrived after the agent's END frame", n))
+	}
+	if aerr != nil && !(sum != nil && sum.Ended && errors.Is(aerr, context.Canceled)) {
+		// A transport failure shows in the stream as a truncation too;
+		// say what the attach itself reported.
+		rerr = errors.Join(rerr, fmt.Errorf("attaching to the agent (pods/attach, %s): %w", orUnknown(transport), aerr))
+	}
+	return sum, transport, rerr
+}
+
+// agentStdin is the agent's stdin: one start byte, then nothing until
+// stop, then end of file (which closes the container's stdin).
+type agentStdin struct {
+	mu   sync.Mutex
+	sent bool
+	done chan struct{}
+	once sync.Once
+}
+
+func newAgentStdin() *agentStdin { return &agentStdin{done: make(chan struct{})} }
+
+func (s *agentStdin) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	if !s.sent && len(p) > 0 {
+		s.sent = true
+		s.mu.Unlock()
+		p[0] = '\n'
+		return 1, nil
+	}
+	s.mu.Unlock()
+	<-s.done
+	return 0, io.EOF
+}
+
+func (s *agentStdin) stop() { s.once.Do(func() { close(s.done) }) }
+
+// waitAgent waits until the agent's container runs. It fails at once on a
+// Waiting reason that will not go away by itself (the image cannot be
+// pulled, the container cannot be created), naming the image and the node
+// and saying how to fix it, and when the container ended before it ran.
+func (x *podSteps) waitAgent(ctx context.Context, name, image string) (*corev1.ContainerStatus, error) {
+	timeout := x.opts.Live.StartTimeout
+	if timeout <= 0 {
+		timeout = DefaultAgentStartTimeout
+	}
+	var last *corev1.ContainerStatus
+	err := x.watchPod(ctx, timeout, func(pod *corev1.Pod) (bool, error) {
+		st := ephemeralStatus(pod, name)
+		if st == nil {
+			return false, nil
+		}
+		last = st
+		return agentStarted(st, image, pod.Spec.NodeName)
+	})
+	switch {
+	case err == nil:
+		return last, nil
+	case errors.Is(err, errWaitTimeout):
+		state := "no status yet"
+		if last != nil {
+			state = stateText(last.State)
+			if w := last.State.Waiting; w != nil && w.Message != "" {
+				state += " (" + w.Message + ")"
+			}
+		}
+		return last, fmt.Errorf("the agent's ephemeral container %s did not run within %s: %s", name, timeout, state)
+	case ctx.Err() != nil:
+		return last, fmt.Errorf("waiting for the agent's ephemeral container %s to run: %w", name, context.Cause(ctx))
+	}
+	return last, err
+}
+
+// agentStarted reports whether the agent's container runs; an error when
+// it never will.
+func agentStarted(st *corev1.ContainerStatus, image, node string) (bool, error) {
+	switch {
+	case st.State.Running != nil:
+		return true, nil
+	case st.State.Terminated != nil:
+		t := st.State.Terminated
+		return false, fmt.Errorf("the agent's ephemeral container %s ended before the plugin attached: %s (exit %d) %s", st.Name, t.Reason, t.ExitCode, strings.TrimSpace(t.Message))
+	case st.State.Waiting != nil && slices.Contains(failingWaits, st.State.Waiting.Reason):
+		return false, waitingError(st.Name, st.State.Waiting, image, node)
+	}
+	return false, nil
+}
+
+// waitingError explains a Waiting reason of the agent's container and how
+// to fix it.
+func waitingError(name string, w *corev1.ContainerStateWaiting, image, node string) error {
+	msg := strings.TrimSpace(w.Message)
+	if msg != "" {
+		msg = ": " + msg
+	}
+	if node == "" {
+		node = "(unknown)"
+	}
+	switch w.Reason {
+	case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName":
+		return fmt.Errorf("the agent image %s cannot be run on node %s (%s%s): import it there with `ctr -n k8s.io images import forensic-agent-image_<version>_linux_<arch>.tar` (make dist writes it; `forensic-agent image -o FILE` too), or push it to a registry the node can pull from and pass --agent-image", image, node, w.Reason, msg)
+	}
+	return fmt.Errorf("the agent's ephemeral container %s (image %s) cannot start on node %s (%s%s)", name, image, node, w.Reason, msg)
+}
+
+// waitEnded waits, for a short while, until the agent's container
+// terminated, for its exit code and end time.
+func (x *podSteps) waitEnded(ctx context.Context, name string) (*corev1.ContainerStatus, error) {
+	var last *corev1.ContainerStatus
+	err := x.watchPod(context.WithoutCancel(ctx), 15*time.Second, func(pod *corev1.Pod) (bool, error) {
+		last = ephemeralStatus(pod, name)
+		return last != nil && last.State.Terminated != nil, nil
+	})
+	return last, err
+}
+
+// dismissAgent lets an agent that waits for its start byte go, after the
+// capture was interrupted before the plugin attached: it attaches with an
+// empty stdin, on which the agent exits without capturing. Best effort,
+// bounded.
+func (x *podSteps) dismissAgent(ctx context.Context, name string, st *corev1.ContainerStatus) {
+	if st == nil || st.State.Running == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	x.opts.Live.Attacher.Attach(dctx, x.ns, x.pod.Name, name, strings.NewReader(""), io.Discard, io.Discard)
+}
+
+var errWaitTimeout = errors.New("timed out")
+
+// watchPod calls cond with the pod, first as read, then at each change,
+// until cond holds or fails, timeout passes (errWaitTimeout) or ctx ends.
+// It watches the pod; where watching is not allowed it polls.
+func (x *podSteps) watchPod(ctx context.Context, timeout time.Duration, cond func(*corev1.Pod) (bool, error)) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errWaitTimeout)
+	defer cancel()
+	pods := x.c.Client.CoreV1().Pods(x.ns)
+	check := func() (string, bool, error) {
+		pod, err := pods.Get(ctx, x.pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", false, x.waitErr(ctx, err)
+		}
+		if pod.UID != x.pod.UID {
+			return "", false, errors.New("the pod was deleted during the capture")
+		}
+		ok, err := cond(pod)
+		return pod.ResourceVersion, ok, err
+	}
+	for {
+		rv, ok, err := check()
+		if ok || err != nil {
+			return err
+		}
+		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", x.pod.Name).String(), ResourceVersion: rv})
+		if err != nil {
+			if ctx.Err() != nil {
+				return x.waitErr(ctx, ctx.Err())
+			}
+			// Not allowed to watch, or the watch failed: poll.
+			select {
+			case <-ctx.Done():
+				return x.waitErr(ctx, ctx.Err())
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		ok, err = watchUntil(ctx, w, x.pod.UID, cond)
+		w.Stop()
+		if ok || err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return x.waitErr(ctx, ctx.Err())
+		}
+		// The watch ended early (the server closes watches now and then):
+		// read the pod again and watch anew.
+	}
+}
+
+// watchUntil reads events until cond holds or fails, or the watch ends.
+func watchUntil(ctx context.Context, w watch.Interface, uid types.UID, cond func(*corev1.Pod) (bool, error)) (bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return false, nil
+			}
+			pod, isPod := ev.Object.(*corev1.Pod)
+			switch {
+			case ev.Type == watch.Deleted:
+				return false, errors.New("the pod was deleted during the capture")
+			case !isPod || (ev.Type != watch.Added && ev.Type != watch.Modified):
+				continue
+			case pod.UID != uid:
+				return false, errors.New("the pod was deleted during the capture")
+			}
+			if ok, err := cond(pod); ok || err != nil {
+				return ok, err
+			}
+		}
+	}
+}
+
+func (x *podSteps) waitErr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	if apierrors.IsNotFound(err) {
+		return errors.New("the pod was deleted during the capture")
+	}
+	return x.c.Error("reading pod "+x.pod.Name, err)
+}
+
+func ephemeralStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range pod.Status.EphemeralContainerStatuses {
+		if pod.Status.EphemeralContainerStatuses[i].Name == name {
+			return pod.Status.EphemeralContainerStatuses[i].DeepCopy()
+		}
+	}
+	return nil
+}
+
+// recordStatus copies what a container status says into rec.
+func (x *podSteps) recordStatus(rec *EphemeralRecord, st *corev1.ContainerStatus) {
+	if st == nil {
+		return
+	}
+	if st.ImageID != "" {
+		rec.ImageID = st.ImageID
+	}
+	if st.ContainerID != "" {
+		rec.ContainerID = st.ContainerID
+	}
+	rec.State = stateText(st.State)
+	if w := st.State.Waiting; w != nil && w.Message != "" {
+		rec.State += " (" + w.Message + ")"
+	}
+	if r := st.State.Running; r != nil && rec.Running.IsZero() {
+		rec.Running = r.StartedAt.UTC()
+	}
+	if t := st.State.Terminated; t != nil {
+		if rec.Running.IsZero() && !t.StartedAt.IsZero() {
+			rec.Running = t.StartedAt.UTC()
+		}
+		if !t.FinishedAt.IsZero() {
+			rec.Ended = t.FinishedAt.UTC()
+		}
+	}
+}
+
+// writeTransfer stores agent/transfer.json and, when the agent ran,
+// agent/stderr.log.
+func (x *podSteps) writeTransfer(sink collect.Sink, t *Transfer, stderr []byte) error {
+	if t.Problems == nil {
+		t.Problems = []string{}
+	}
+	err := sink.JSON(evidence.Meta{Path: artifactTransfer, Producer: producerAgent, MediaType: "application/json",
+		Description: "the live capture: plan and security context and why, the ephemeral container (name, image, image digest, times), the agent's stream totals and per-artifact checks against what arrived, and problems"}, t)
+	if isFatal(err) || stderr == nil {
+		return err
+	}
+	return sink.Bytes(evidence.Meta{Path: artifactAgentStderr, Producer: producerAgent, MediaType: "text/plain",
+		Description: "the agent's own log lines (its last line gives the bytes and SHA-256 it sent)"}, stderr)
+}
+
+// actionDetail is the custody action's detail for the agent's container.
+func actionDetail(rec *EphemeralRecord, plan LivePlan) string {
+	img := rec.Image
+	if rec.ImageID != "" {
+		img += " (" + rec.ImageID + ")"
+	}
+	return fmt.Sprintf("%s to pod %s/%s (uid %s) on node %s, targeting container %s (its process namespace, and the pod's network namespace); image %s; security context %s, because it %s; podsecurity level needed %s; agent arguments: %s; state: %s. It cannot be removed from the pod: it stays in the pod spec until the pod is deleted",
+		rec.Name, rec.Namespace, rec.Pod, rec.PodUID, orUnknown(rec.Node), rec.Target, img, describeSC(rec.SecurityContext), plan.Why, rec.PodSecurityNeeded, strings.Join(rec.Args, " "), rec.State)
+}
+
+// describeSC prints a security context on one line.
+func describeSC(sc *corev1.SecurityContext) string {
+	if sc == nil {
+		return "(none)"
+	}
+	var parts []string
+	i64 := func(k string, v *int64) {
+		if v != nil {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, *v))
+		}
+	}
+	b := func(k string, v *bool) {
+		if v != nil {
+			parts = append(parts, fmt.Sprintf("%s=%t", k, *v))
+		}
+	}
+	i64("runAsUser", sc.RunAsUser)
+	i64("runAsGroup", sc.RunAsGroup)
+	b("runAsNonRoot", sc.RunAsNonRoot)
+	b("allowPrivilegeEscalation", sc.AllowPrivilegeEscalation)
+	b("readOnlyRootFilesystem", sc.ReadOnlyRootFilesystem)
+	if c := sc.Capabilities; c != nil {
+		if len(c.Drop) > 0 {
+			parts = append(parts, "capabilities.drop="+joinCaps(c.Drop))
+		}
+		if len(c.Add) > 0 {
+			parts = append(parts, "capabilities.add="+joinCaps(c.Add))
+		}
+	}
+	if sc.SeccompProfile != nil {
+		parts = append(parts, "seccompProfile="+string(sc.SeccompProfile.Type))
+	}
+	return strings.Join(parts, " ")
+}
+
+func joinCaps(cs []corev1.Capability) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,471 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/agent/stream"
+	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/evidence"
+)
+
+var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+
+// liveWorld is a fake cluster for live capture: the kubelet is played by
+// a reactor on pods/ephemeralcontainers that sets the new container's
+// status, and the agent by fakeAgent.
+type liveWorld struct {
+	*fakeAPI
+	mu sync.Mutex
+	// added are the ephemeral containers the API accepted.
+	added []corev1.EphemeralContainer
+	// refuse, when it returns an error for a container, refuses it.
+	refuse func(ec corev1.EphemeralContainer) error
+	// waiting, when set, is the state the kubelet leaves the container in
+	// instead of running it.
+	waiting *corev1.ContainerStateWaiting
+}
+
+func newLiveWorld(objs ...runtime.Object) *liveWorld {
+	objs = append(objs, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}})
+	w := &liveWorld{fakeAPI: newFakeAPI(objs...)}
+	w.cs.PrependReactor("update", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "ephemeralcontainers" {
+			return false, nil, nil
+		}
+		pod := a.(k8stesting.UpdateAction).GetObject().(*corev1.Pod).DeepCopy()
+		ec := pod.Spec.EphemeralContainers[len(pod.Spec.EphemeralContainers)-1]
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.refuse != nil {
+			if err := w.refuse(ec); err != nil {
+				return true, nil, err
+			}
+		}
+		w.added = append(w.added, ec)
+		st := corev1.ContainerStatus{Name: ec.Name, Image: ec.Image, ImageID: "docker.io/forensic/agent@sha256:" + strings.Repeat("f", 64),
+			ContainerID: "containerd://" + ec.Name, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
+		if w.waiting != nil {
+			st.State = corev1.ContainerState{Waiting: w.waiting.DeepCopy()}
+			st.ImageID, st.ContainerID = "", ""
+		}
+		pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, st)
+		if err := w.cs.Tracker().Update(podsResource, pod, pod.Namespace); err != nil {
+			return true, nil, err
+		}
+		return true, pod, nil
+	})
+	return w
+}
+
+// terminate marks the agent's container as ended with code.
+func (w *liveWorld) terminate(ns, pod, name string, code int32) error {
+	obj, err := w.cs.Tracker().Get(podsResource, ns, pod)
+	if err != nil {
+		return err
+	}
+	p := obj.(*corev1.Pod).DeepCopy()
+	for i := range p.Status.EphemeralContainerStatuses {
+		st := &p.Status.EphemeralContainerStatuses[i]
+		if st.Name == name {
+			reason := "Completed"
+			if code != 0 {
+				reason = "Error"
+			}
+			st.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason,
+				StartedAt: metav1.NewTime(time.Now().Add(-time.Second)), FinishedAt: metav1.Now()}}
+		}
+	}
+	return w.cs.Tracker().Update(podsResource, p, ns)
+}
+
+// fakeAgent plays the agent behind an attach: it waits for the start
+// byte, streams its artifacts, and ends its container.
+type fakeAgent struct {
+	w *liveWorld
+	// artifacts are streamed in order; each step the container's
+	// arguments ask for gets one.
+	content map[string]string
+	// untilStopped keeps the pcap open until stdin ends (a capture cut
+	// short by Ctrl-C).
+	untilStopped bool
+	// started is closed once the start byte arrived.
+	started chan struct{}
+
+	mu       sync.Mutex
+	attaches []string
+}
+
+func newFakeAgent(w *liveWorld) *fakeAgent {
+	return &fakeAgent{w: w, started: make(chan struct{}), content: map[string]string{
+		agent.ArtifactInfo:         `{"version":"test"}`,
+		agent.ArtifactPcapNG:       "PCAPNG-BYTES",
+		agent.ArtifactFSMounts:     `[]`,
+		agent.ArtifactFSTar:        strings.Repeat("T", 3000),
+		agent.ArtifactFSReport:     `{}`,
+		agent.ArtifactProcSnapshot: `{"processes":[{"pid":1}]}`,
+	}}
+}
+
+func (a *fakeAgent) Attach(ctx context.Context, ns, pod, container string, stdin io.Reader, stdout, stderr io.Writer) (string, error) {
+	a.mu.Lock()
+	a.attaches = append(a.attaches, container)
+	a.mu.Unlock()
+	var args []string
+	a.w.mu.Lock()
+	for _, ec := range a.w.added {
+		if ec.Name == container {
+			args = ec.Args
+		}
+	}
+	a.w.mu.Unlock()
+	b := make([]byte, 1)
+	if n, _ := stdin.Read(b); n != 1 {
+		return TransportSPDY, a.w.terminate(ns, pod, container, 1)
+	}
+	close(a.started)
+	sw, err := stream.NewWriter(stdout)
+	if err != nil {
+		return "", err
+	}
+	send := func(name string, cause error) {
+		aw, _ := sw.Open(name, nil)
+		aw.Write([]byte(a.content[name]))
+		aw.Finish(nil, cause)
+	}
+	send(agent.ArtifactInfo, nil)
+	has := func(flag string) bool { return strings.Contains(" "+strings.Join(args, " ")+" ", " "+flag+" ") }
+	if has("--proc") {
+		send(agent.ArtifactProcSnapshot, nil)
+	}
+	if has("--fs") {
+		send(agent.ArtifactFSMounts, nil)
+		send(agent.ArtifactFSTar, nil)
+		send(agent.ArtifactFSReport, nil)
+	}
+	code := int32(0)
+	if has("--pcap") {
+		var cause error
+		if a.untilStopped {
+			io.Copy(io.Discard, stdin)
+			cause, code = errors.New("capture stopped before its duration or limits: the session was stopped"), 1
+		}
+		send(agent.ArtifactPcapNG, cause)
+	}
+	if err := sw.Close(); err != nil {
+		return "", err
+	}
+	n, sum := sw.Sum()
+	fmt.Fprintf(stderr, "fake-agent: sent %d bytes, sha256 %x\n", n, sum)
+	return TransportWebSocket, a.w.terminate(ns, pod, container, code)
+}
+
+// livePod is a running pod whose one container runs as 65534:65534.
+func livePod(ns string) *corev1.Pod {
+	p := newPod(ns, "web-1").node("node-1").container("web", 0).P()
+	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: new(int64(65534)), RunAsGroup: new(int64(65534))}
+	return p
+}
+
+// liveCapture captures pod with live options l (an attacher is set when
+// none is) and returns the result and the bundle's files.
+func liveCapture(t *testing.T, w *liveWorld, pod *corev1.Pod, l *LiveOptions) (collect.Result, map[string]string) {
+	t.Helper()
+	l.StartTimeout = 5 * time.Second
+	return runCapture(t, w.fakeAPI, pod, Options{Live: l})
+}
+
+func manifestEntry(m evidence.Manifest, path string) (evidence.Artifact, bool) {
+	for _, a := range m.Artifacts {
+		if a.Path == path {
+			return a, true
+		}
+	}
+	return evidence.Artifact{}, false
+}
+
+func decodeTransfer(t *testing.T, files map[string]string) Transfer {
+	t.Helper()
+	var tr Transfer
+	if err := json.Unmarshal([]byte(files[artifactTransfer]), &tr); err != nil {
+		t.Fatalf("agent/transfer.json: %v\n%s", err, files[artifactTransfer])
+	}
+	return tr
+}
+
+func TestLiveCapture(t *testing.T) {
+	pod := livePod("shop")
+	w := newLiveWorld(namespace("shop", nil), pod)
+	fa := newFakeAgent(w)
+	l := live(StepPcap, StepFilesystem, StepProcesses)
+	l.Attacher, l.Tool = fa, "kubectl-forensic test"
+	res, files := liveCapture(t, w, pod, l)
+	if !res.Manifest.Complete {
+		t.Fatalf("bundle incomplete: %q", res.Manifest.Incomplete)
+	}
+
+	// One ephemeral container, as the transport rules want it.
+	if len(w.added) != 1 {
+		t.Fatalf("added %d ephemeral containers, want 1", len(w.added))
+	}
+	ec := w.added[0]
+	if !strings.HasPrefix(ec.Name, "forensic-agent-") || ec.TargetContainerName != "web" || ec.Image != agent.DefaultImage() ||
+		!ec.Stdin || !ec.StdinOnce || ec.TTY || ec.ImagePullPolicy != corev1.PullIfNotPresent ||
+		ec.TerminationMessagePolicy != corev1.TerminationMessageReadFile {
+		t.Errorf("ephemeral container %+v", ec)
+	}
+	if diff := cmp.Diff([]string{"run", "--target-pid", "1", "--pcap", "5s", "--fs", "--proc"}, ec.Args); diff != "" {
+		t.Errorf("agent arguments (-want +got):\n%s", diff)
+	}
+	if got := describeSC(ec.SecurityContext); got != scRootPcapPtrace {
+		t.Errorf("security context %s", got)
+	}
+	if ec.Env[0].Name != "FORENSIC_TOOL" || ec.Env[0].Value != "kubectl-forensic test" {
+		t.Errorf("env %+v", ec.Env)
+	}
+
+	// Every artifact landed as the agent sent it, under its own name.
+	for _, name := range []string{agent.ArtifactInfo, agent.ArtifactPcapNG, agent.ArtifactFSMounts, agent.ArtifactFSTar, agent.ArtifactFSReport, agent.ArtifactProcSnapshot} {
+		if files[name] != fa.content[name] {
+			t.Errorf("%s = %q, want %q", name, files[name], fa.content[name])
+		}
+		if a, _ := manifestEntry(res.Manifest, name); a.Producer != producerAgent {
+			t.Errorf("%s producer %q", name, a.Producer)
+		}
+	}
+	tr := decodeTransfer(t, files)
+	if tr.Container == nil || tr.Container.Name != ec.Name || tr.Container.ImageID == "" || tr.Container.Target != "web" ||
+		tr.Container.Added.IsZero() || tr.Container.Ended.IsZero() || tr.Container.Removable || tr.Container.PodSecurityNeeded != "privileged" {
+		t.Errorf("transfer container %+v", tr.Container)
+	}
+	if tr.Stream == nil || !tr.Stream.Ended || tr.Stream.Bytes != tr.Stream.DeclaredBytes || tr.Stream.SHA256 != tr.Stream.DeclaredSHA256 ||
+		len(tr.Problems) != 0 || tr.AgentExit == nil || *tr.AgentExit != 0 || tr.Transport != TransportWebSocket {
+		t.Errorf("transfer %+v stream %+v", tr, tr.Stream)
+	}
+	if !strings.Contains(files[artifactAgentStderr], fmt.Sprintf("sent %d bytes, sha256 %s", tr.Stream.DeclaredBytes, tr.Stream.DeclaredSHA256)) {
+		t.Errorf("agent/stderr.log = %q", files[artifactAgentStderr])
+	}
+
+	// Custody: the change to the pod, with what it was.
+	var cu evidence.Custody
+	if err := json.Unmarshal([]byte(files["custody.json"]), &cu); err != nil {
+		t.Fatal(err)
+	}
+	if len(cu.Actions) != 1 {
+		t.Fatalf("custody actions %+v", cu.Actions)
+	}
+	act := cu.Actions[0]
+	for _, want := range []string{ec.Name, "targeting container web", agent.DefaultImage(), "docker.io/forensic/agent@sha256:", "capabilities.add=NET_RAW,SYS_PTRACE",
+		"run --target-pid 1 --pcap 5s --fs --proc", "cannot be removed from the pod"} {
+		if !strings.Contains(act.Detail, want) {
+			t.Errorf("custody action lacks %q: %s", want, act.Detail)
+		}
+	}
+	if act.What != "added ephemeral container" || act.At.IsZero() || act.Until.Before(act.At) || act.Error != "" {
+		t.Errorf("custody action %+v", act)
+	}
+	// Most volatile first: the live step right after the pod object.
+	var order []string
+	for _, a := range res.Manifest.Artifacts {
+		order = append(order, a.Path)
+	}
+	if i, j := indexOf(order, agent.ArtifactPcapNG), indexOf(order, "logs/web.log"); i < 0 || j < 0 || i > j {
+		t.Errorf("artifact order %q", order)
+	}
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestLiveRestrictedNamespace: the namespace forbids packet capture; the
+// filesystem and processes run as the target's user, in a context
+// restricted admits.
+func TestLiveRestrictedNamespace(t *testing.T) {
+	pod := livePod("shop")
+	w := newLiveWorld(namespace("shop", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}), pod)
+	l := live(StepPcap, StepFilesystem, StepProcesses)
+	l.Attacher = newFakeAgent(w)
+	res, files := liveCapture(t, w, pod, l)
+	pcap, _ := manifestEntry(res.Manifest, agent.ArtifactPcapNG)
+	if !strings.HasPrefix(pcap.Error, `pcap refused: namespace shop enforces PodSecurity "restricted", which forbids the NET_RAW capability packet capture needs`) || pcap.SHA256 != "" {
+		t.Errorf("pcap recorded as %+v", pcap)
+	}
+	if len(w.added) != 1 || describeSC(w.added[0].SecurityContext) != scTarget {
+		t.Fatalf("added %+v", w.added)
+	}
+	if diff := cmp.Diff([]string{"run", "--target-pid", "1", "--fs", "--proc"}, w.added[0].Args); diff != "" {
+		t.Errorf("agent arguments (-want +got):\n%s", diff)
+	}
+	for _, f := range []string{agent.ArtifactFSTar, agent.ArtifactProcSnapshot} {
+		if a, ok := manifestEntry(res.Manifest, f); !ok || a.Error != "" {
+			t.Errorf("%s recorded as %+v", f, a)
+		}
+	}
+	if res.Manifest.Complete || len(res.Manifest.Incomplete) != 1 {
+		t.Errorf("incomplete reasons %q, want the pcap's only", res.Manifest.Incomplete)
+	}
+	tr := decodeTransfer(t, files)
+	if tr.Plan.Refusal(StepPcap) == "" || tr.Container.PodSecurityNeeded != "restricted" {
+		t.Errorf("transfer plan %+v", tr.Plan)
+	}
+}
+
+// TestLiveAdmissionRefusal: the namespace sets no level (the cluster's
+// default enforces restricted); the API refuses the privileged container,
+// and the plan made for the level it names still runs.
+func TestLiveAdmissionRefusal(t *testing.T) {
+	pod := livePod("shop")
+	w := newLiveWorld(namespace("shop", nil), pod)
+	const violation = `pods "web-1" is forbidden: violates PodSecurity "restricted:latest": unrestricted capabilities (container "x" must set securityContext.capabilities.drop=["ALL"])`
+	w.refuse = func(ec corev1.EphemeralContainer) error {
+		if LevelNeeded(ec.SecurityContext, nil) > LevelRestricted {
+			return apierrors.NewForbidden(podsResource.GroupResource(), "web-1", errors.New(violation[len(`pods "web-1" is forbidden: `):]))
+		}
+		return nil
+	}
+	l := live(StepPcap, StepProcesses)
+	l.Attacher = newFakeAgent(w)
+	res, files := liveCapture(t, w, pod, l)
+	pcap, _ := manifestEntry(res.Manifest, agent.ArtifactPcapNG)
+	for _, want := range []string{"pcap refused by the API server's admission", `violates PodSecurity "restricted:latest"`, "forbids the NET_RAW capability"} {
+		if !strings.Contains(pcap.Error, want) {
+			t.Errorf("pcap error %q lacks %q", pcap.Error, want)
+		}
+	}
+	if a, ok := manifestEntry(res.Manifest, agent.ArtifactProcSnapshot); !ok || a.Error != "" {
+		t.Errorf("processes recorded as %+v", a)
+	}
+	if len(w.added) != 1 || describeSC(w.added[0].SecurityContext) != scTarget {
+		t.Errorf("added %+v", w.added)
+	}
+	if tr := decodeTransfer(t, files); len(tr.Admission) != 1 || tr.Plan.Enforce != "restricted" {
+		t.Errorf("transfer admission %q plan %+v", tr.Admission, tr.Plan)
+	}
+}
+
+func TestLiveMissingImage(t *testing.T) {
+	pod := livePod("shop")
+	w := newLiveWorld(namespace("shop", nil), pod)
+	w.waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull and unpack image "docker.io/forensic/agent:no-such-tag"`}
+	fa := newFakeAgent(w)
+	l := live(StepProcesses)
+	l.Attacher, l.Image = fa, "forensic/agent:no-such-tag"
+	res, files := liveCapture(t, w, pod, l)
+	a, _ := manifestEntry(res.Manifest, agent.ArtifactProcSnapshot)
+	for _, want := range []string{"the agent image forensic/agent:no-such-tag cannot be run on node node-1 (ErrImagePull", "ctr -n k8s.io images import"} {
+		if !strings.Contains(a.Error, want) {
+			t.Errorf("processes error %q lacks %q", a.Error, want)
+		}
+	}
+	if len(fa.attaches) != 0 {
+		t.Errorf("attached to a container that never ran: %q", fa.attaches)
+	}
+	tr := decodeTransfer(t, files)
+	if tr.Container == nil || !strings.HasPrefix(tr.Container.State, "waiting: ErrImagePull") || len(tr.Problems) != 1 {
+		t.Errorf("transfer %+v", tr)
+	}
+	var cu evidence.Custody
+	json.Unmarshal([]byte(files["custody.json"]), &cu)
+	if len(cu.Actions) != 1 || !strings.Contains(cu.Actions[0].Error, "forensic/agent:no-such-tag") {
+		t.Errorf("custody actions %+v", cu.Actions)
+	}
+	// The rest of the capture went on.
+	if _, ok := files["logs/web.log"]; !ok {
+		t.Error("the rest of the capture did not happen")
+	}
+}
+
+func TestLiveNotAllowed(t *testing.T) {
+	pod := livePod("shop")
+	w := newLiveWorld(namespace("shop", nil), pod)
+	w.deny["update pods/ephemeralcontainers"] = true
+	l := live(StepFilesystem)
+	l.Attacher = newFakeAgent(w)
+	res, _ := liveCapture(t, w, pod, l)
+	a, _ := manifestEntry(res.Manifest, agent.ArtifactFSTar)
+	if !strings.Contains(a.Error, "filesystem refused: not allowed (preflight): alice may not update pods/ephemeralcontainers -n shop") ||
+		!strings.Contains(a.Error, "forensic-live-capture") {
+		t.Errorf("filesystem recorded as %+v", a)
+	}
+	if len(w.added) != 0 {
+		t.Errorf("added %+v without the right to", w.added)
+	}
+}
+
+// TestLiveInterrupted: Ctrl-C during a packet capture closes the agent's
+// stdin; the agent ends its stream properly and what it sent is kept,
+// marked cut short.
+func TestLiveInterrupted(t *testing.T) {
+	pod := livePod("shop")
+	w := newLiveWorld(namespace("shop", nil), pod)
+	fa := newFakeAgent(w)
+	fa.untilStopped = true
+	l := live(StepPcap)
+	l.Attacher, l.StartTimeout = fa, 5*time.Second
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		<-fa.started
+		cancel(errors.New("interrupted by signal"))
+	}()
+	bw, err := evidence.Create(t.TempDir()+"/b.tar", evidence.Options{Root: "b", Format: evidence.Tar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &collect.Runner{Bundle: bw, Custody: evidence.NewCustody(evidence.Tool{Name: "test"}, time.Now())}
+	snap := &Snapshot{Pod: pod, Raw: []byte("{}"), Taken: time.Now()}
+	report := Preflight(context.Background(), w.cluster(), "shop", []*corev1.Pod{pod}, nil, Options{Live: l})
+	res := r.Run(ctx, Collectors(w.cluster(), snap, report, Options{Live: l}))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	files := readTar(t, res.Path, "b/")
+	a, _ := manifestEntry(res.Manifest, agent.ArtifactPcapNG)
+	if !a.Partial || !strings.Contains(a.Error, "the session was stopped") || files[agent.ArtifactPcapNG] != "PCAPNG-BYTES" {
+		t.Errorf("pcap recorded as %+v", a)
+	}
+	tr := decodeTransfer(t, files)
+	if tr.Stream == nil || !tr.Stream.Ended || tr.Stream.Bytes != tr.Stream.DeclaredBytes || tr.AgentExit == nil || *tr.AgentExit != 1 {
+		t.Errorf("transfer after an interruption %+v", tr)
+	}
+	joined := strings.Join(res.Manifest.Incomplete, "\n")
+	if !strings.Contains(joined, "interrupted by signal: not collected: kube.logs") {
+		t.Errorf("incomplete reasons %q", res.Manifest.Incomplete)
+	}
+}
+
+func TestAgentName(t *testing.T) {
+	at := time.Date(2026, 11, 29, 12, 40, 5, 0, time.UTC)
+	pod := newPod("shop", "web").container("web", 0).P()
+	if got := agentName(pod, at); got != "forensic-agent-20261129-124005" {
+		t.Errorf("agentName = %q", got)
+	}
+	pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "forensic-agent-20261129-124005"}}}
+	if got := agentName(pod, at); got != "forensic-agent-20261129-124005-2" {
+		t.Errorf("agentName with the name taken = %q", got)
+	}
+	if errs := validName(agentName(pod, at)); errs != "" {
+		t.Errorf("not a valid container name: %s", errs)
+	}
+}
