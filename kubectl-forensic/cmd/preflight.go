@@ -24,6 +24,7 @@ type PreflightOptions struct {
 	sel    selectionFlags
 	client clientFlags
 	kube   kube.Options
+	live   liveFlags
 	json   bool
 
 	selection kube.Selection
@@ -45,9 +46,12 @@ could take from the same targets. For every step of the capture it asks the
 API server, with one SelfSubjectAccessReview per verb, whether you may do
 what the step needs (get pods, get pods/log, list events, get nodes, ...);
 it reads who you are (SelfSubjectReview), the namespace's PodSecurity labels,
-and whether ephemeral containers are served and allowed (for live capture,
-a later feature: capture itself adds nothing to pods). It prints one table
-per namespace:
+and whether ephemeral containers are served and allowed. With the live
+capture flags of capture (--pcap, --filesystem, --processes, -c,
+--agent-image) it also checks what the ephemeral agent container needs
+(update pods/ephemeralcontainers, create pods/attach) and whether the
+security context it would get passes the namespace's PodSecurity level.
+It prints one table per namespace:
 
   STEP    STATUS   COLLECTS   NEEDS
 
@@ -62,7 +66,8 @@ Exit status: 0 everything can be collected; 2 some steps cannot; 1 the pods
 cannot even be found or read.`,
 		Example: `  kubectl forensic preflight -n shop deploy/web
   kubectl forensic preflight -A -l app=miner --json | jq '.[].checks[] | select(.status=="cannot")'
-  kubectl forensic preflight --as system:serviceaccount:ir:responder -n shop web-0`,
+  kubectl forensic preflight --as system:serviceaccount:ir:responder -n shop web-0
+  kubectl forensic preflight --pcap 30s --filesystem -n shop web-0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -85,6 +90,9 @@ func (o *PreflightOptions) AddFlags(cmd *cobra.Command) {
 	o.client.addFlags(f)
 	f.BoolVar(&o.kube.IncludeSecrets, "include-secrets", false, "check the access --include-secrets needs too")
 	f.BoolVar(&o.json, "json", false, "print the reports as a JSON array instead of tables")
+	o.live.addFlags(f)
+	// Preflight adds nothing to pods: there is nothing to agree to.
+	_ = f.MarkHidden("yes")
 }
 
 // Complete parses the targets and settles the namespace.
@@ -99,6 +107,10 @@ func (o *PreflightOptions) Validate() error {
 	if err := o.selection.Validate(); err != nil {
 		return err
 	}
+	if err := o.live.validate(); err != nil {
+		return err
+	}
+	o.kube.Live = o.live.options(nil, "")
 	return o.client.validate()
 }
 

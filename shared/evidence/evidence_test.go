@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -472,6 +473,55 @@ func TestFlatMemory(t *testing.T) {
 			}
 			if grow := int64(peak) - int64(before.HeapInuse); grow > 96<<20 {
 				t.Errorf("heap grew by %d MiB while streaming 512 MiB", grow>>20)
+			}
+		})
+	}
+}
+
+// TestStreamSizes streams artifacts around the size below which a stream
+// is stored without a spool file, with and without a failing source, in
+// every format, and reads them back.
+func TestStreamSizes(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), smallStream/16+1000)
+	cases := []struct {
+		name string
+		data []byte
+		fail bool
+	}{
+		{"empty", nil, false},
+		{"small", []byte("a few lines\n"), false},
+		{"exactly the limit", big[:smallStream], false},
+		{"one past the limit", big[:smallStream+1], false},
+		{"big", big, false},
+		{"small, then a failure", []byte("cut "), true},
+		{"big, then a failure", big, true},
+	}
+	for _, f := range []Format{TarGz, TarZst, Tar, Zip} {
+		t.Run(f.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "b"+f.Extension())
+			w, err := Create(file, Options{Root: "r", Format: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tc := range cases {
+				var r io.Reader = bytes.NewReader(tc.data)
+				if tc.fail {
+					r = &failingReader{data: tc.data, err: errors.New("connection reset")}
+				}
+				a, err := w.Add(Meta{Path: fmt.Sprintf("a%d", i)}, r)
+				if tc.fail != IsSourceError(err) || (!tc.fail && err != nil) {
+					t.Fatalf("%s: Add = %v", tc.name, err)
+				}
+				if a.Size != int64(len(tc.data)) || a.SHA256 != sum(tc.data) || a.Partial != tc.fail {
+					t.Errorf("%s: recorded size %d sha %s partial %v; want %d %s %v", tc.name, a.Size, a.SHA256, a.Partial, len(tc.data), sum(tc.data), tc.fail)
+				}
+			}
+			if _, err := w.Finish(Custody{}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Verify(context.Background(), file)
+			if err != nil || !rep.Intact {
+				t.Fatalf("verify: %v %+v", err, rep)
 			}
 		})
 	}

@@ -1,12 +1,10 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -306,34 +304,8 @@ func (x *podSteps) streamLog(ctx context.Context, sink collect.Sink, m evidence.
 		return sink.Fail(m, x.gone(ctx, x.c.Error(what, err)))
 	}
 	defer rc.Close()
-	return storeStream(ctx, sink, m, rc)
+	return sink.Stream(ctx, m, rc)
 }
-
-// smallArtifact is the size up to which a stream is read into one buffer
-// and stored with its size known: most container logs are small, and a
-// stream of unknown size costs the bundle writer a spool file and its
-// read-ahead buffers (measured: 4x the time per small log). Longer streams
-// go on streaming; memory stays bounded either way.
-const smallArtifact = 1 << 20
-
-// storeStream stores what r yields as one artifact: whole when it is
-// small, streamed otherwise. A read error keeps what came before it,
-// recorded as partial.
-func storeStream(ctx context.Context, sink collect.Sink, m evidence.Meta, r io.Reader) error {
-	head, err := io.ReadAll(io.LimitReader(r, smallArtifact+1))
-	switch {
-	case err != nil:
-		return sink.Stream(ctx, m, io.MultiReader(bytes.NewReader(head), errReader{err}))
-	case len(head) <= smallArtifact:
-		return sink.Bytes(m, head)
-	}
-	return sink.Stream(ctx, m, io.MultiReader(bytes.NewReader(head), r))
-}
-
-// errReader fails with its error.
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func restarts(pod *corev1.Pod, container string) int32 {
 	if st := containerStatus(pod, container); st != nil {

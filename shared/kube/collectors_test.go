@@ -3,9 +3,6 @@ package kube
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -22,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
 )
 
@@ -380,44 +376,5 @@ func TestReadPodMissing(t *testing.T) {
 	_, err := ReadPod(context.Background(), f.cluster(), "shop", "nope")
 	if err == nil || err.Error() != `pod "nope" not found in namespace "shop" (kubectl get pods -n shop)` {
 		t.Errorf("ReadPod of a missing pod = %v", err)
-	}
-}
-
-func TestStoreStream(t *testing.T) {
-	big := strings.Repeat("0123456789abcdef", smallArtifact/16+1000)
-	for _, tc := range []struct {
-		name        string
-		r           io.Reader
-		want        string
-		wantPartial bool
-	}{
-		{"small", strings.NewReader("a few lines\n"), "a few lines\n", false},
-		{"empty", strings.NewReader(""), "", false},
-		{"exactly the limit", strings.NewReader(big[:smallArtifact]), big[:smallArtifact], false},
-		{"big", strings.NewReader(big), big, false},
-		{"small, then a failure", io.MultiReader(strings.NewReader("cut "), errReader{errors.New("connection reset")}), "cut ", true},
-		{"big, then a failure", io.MultiReader(strings.NewReader(big), errReader{errors.New("connection reset")}), big, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			w, err := evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := &collect.Runner{Bundle: w}
-			res := r.Run(context.Background(), []collect.Collector{collect.Func("t", func(ctx context.Context, sink collect.Sink) error {
-				return storeStream(ctx, sink, evidence.Meta{Path: "x.log"}, tc.r)
-			})})
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			files := readTar(t, res.Path, "b/")
-			if files["x.log"] != tc.want {
-				t.Errorf("stored %d bytes, want %d", len(files["x.log"]), len(tc.want))
-			}
-			if a := res.Manifest.Artifacts[0]; a.Partial != tc.wantPartial || res.Manifest.Complete == tc.wantPartial {
-				t.Errorf("partial %t, complete %t; want partial %t", a.Partial, res.Manifest.Complete, tc.wantPartial)
-			}
-		})
 	}
 }

@@ -17,12 +17,17 @@
 //     and every container log streamed into the bundle.
 //   - capture.go runs pods concurrently, one bundle each, and writes the
 //     index of a multi-pod capture.
+//   - live.go, livecheck.go, livestep.go and attach.go are live capture:
+//     the forensic agent in an ephemeral container that targets the pod's
+//     container, its security context chosen against the namespace's
+//     PodSecurity level, attached over WebSocket or SPDY, its stream demuxed
+//     into the bundle (shared/agent/agentio).
 //
-// Nothing here changes the cluster: every request is a read, apart from the
-// access and identity reviews, which the API server answers without storing
-// anything. Steps that change a pod (an ephemeral agent container) append
-// to the list built by Collectors, and record what they did as custody
-// actions through collect.Sink.Action.
+// Without live capture nothing here changes the cluster: every request is
+// a read, apart from the access and identity reviews, which the API server
+// answers without storing anything. Live capture, which must be asked for,
+// adds an ephemeral container (which cannot be removed) and records it as
+// a custody action through collect.Sink.Action.
 //
 // Data shared by the pods of one run (services, endpoint slices, network
 // policies and events of a namespace, nodes, owners, access reviews) is
