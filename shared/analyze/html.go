@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/forensic-tools/forensic/shared/collect"
 )
 
 //go:embed report.html.tmpl
@@ -16,7 +18,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"time":   fmtTime,
 	"short":  shortDigest,
 	"line":   oneLine,
-	"bytes":  humanBytes,
+	"bytes":  collect.HumanBytes,
 	"upper":  strings.ToUpper,
 	"join":   strings.Join,
 	"sevcol": sevColor,

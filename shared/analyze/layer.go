@@ -20,6 +20,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/analyze/pkgdb"
 	"github.com/forensic-tools/forensic/shared/analyze/secrets"
 	"github.com/forensic-tools/forensic/shared/analyze/tarscan"
+	"github.com/forensic-tools/forensic/shared/collect"
 )
 
 // record is what is kept of one path of one layer: metadata, never content.
@@ -357,7 +358,7 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 		case !rec.magic.Dense() && !rec.magic.Executable() && bits >= 7.2:
 			rec.flags |= flagHighEntropy
 			l.addFinding(Finding{Category: CategorySuspicious, Rule: "high-entropy-blob", Severity: Medium, Path: rec.path,
-				Reason: fmt.Sprintf("%s of data with %.2f bits of entropy per byte and no known compressed format: encrypted or packed content (a payload, a stolen archive, a miner's configuration)", humanBytes(rec.size), bits)})
+				Reason: fmt.Sprintf("%s of data with %.2f bits of entropy per byte and no known compressed format: encrypted or packed content (a payload, a stolen archive, a miner's configuration)", collect.HumanBytes(rec.size), bits)})
 		}
 	}
 	if rec.flags&flagPacked != 0 {
@@ -603,16 +604,3 @@ func (h *hasher) close() { h.digest() }
 
 // readerOnly hides WriteTo so that io.CopyBuffer uses the given buffer.
 type readerOnly struct{ io.Reader }
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

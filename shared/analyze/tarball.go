@@ -10,6 +10,7 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/analyze/imagecfg"
 	"github.com/forensic-tools/forensic/shared/analyze/tarscan"
+	"github.com/forensic-tools/forensic/shared/collect"
 )
 
 // tarball is one tar stream that is either an image tarball or a plain
@@ -129,7 +130,7 @@ func (a *analysis) scanTarball(ctx context.Context, name string, r io.Reader) *t
 // for kept files, and returns its content (nil when over the allowance).
 func (a *analysis) keep(t *tarball, rel string, r io.Reader, size int64) []byte {
 	if a.kept+size > maxKeptTotal {
-		a.problem("%s: %s not read: the JSON files of the input exceed %s in all", t.name, rel, humanBytes(maxKeptTotal))
+		a.problem("%s: %s not read: the JSON files of the input exceed %s in all", t.name, rel, collect.HumanBytes(maxKeptTotal))
 		return nil
 	}
 	data, err := io.ReadAll(io.LimitReader(r, size))

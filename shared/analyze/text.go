@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/forensic-tools/forensic/shared/collect"
 )
 
 // textListed is how many files of each kind a stage lists in the text
@@ -38,7 +40,7 @@ func oneLine(s string, n int) string {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	p("input:     %s (%s %s, %s)\n", r.Input.Path, r.Input.Kind, r.Input.Format, humanBytes(r.Input.Size))
+	p("input:     %s (%s %s, %s)\n", r.Input.Path, r.Input.Kind, r.Input.Format, collect.HumanBytes(r.Input.Size))
 	if bu := r.Bundle; bu != nil {
 		p("bundle:    %s\n", bu.Verdict)
 		if bu.Collected != nil {
@@ -154,7 +156,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if !r.Complete {
 		verdict = "INCOMPLETE (see PROBLEM lines)"
 	}
-	p("\nSUMMARY: %d stages, %d entries, %s read; findings: %s; analysis %s\n", r.Summary.Stages, r.Summary.Entries, humanBytes(r.Summary.Bytes), strings.Join(counts, ", "), verdict)
+	p("\nSUMMARY: %d stages, %d entries, %s read; findings: %s; analysis %s\n", r.Summary.Stages, r.Summary.Entries, collect.HumanBytes(r.Summary.Bytes), strings.Join(counts, ", "), verdict)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -195,7 +197,7 @@ func writeStage(b *strings.Builder, s Stage, flagged map[string]bool) {
 		return
 	}
 	if s.Entries > 0 || s.Source != "" {
-		fmt.Fprintf(b, "       %s: %d entries, %s", s.Source, s.Entries, humanBytes(s.Bytes))
+		fmt.Fprintf(b, "       %s: %d entries, %s", s.Source, s.Entries, collect.HumanBytes(s.Bytes))
 		if s.Compression != "" {
 			fmt.Fprintf(b, " (%s)", s.Compression)
 		}
@@ -216,7 +218,7 @@ func writeStage(b *strings.Builder, s Stage, flagged map[string]bool) {
 				fmt.Fprintf(b, "       %s ... and %d more (-o json lists all)\n", mark, len(files)-textListed)
 				break
 			}
-			fmt.Fprintf(b, "       %s %-40s %s %9s  %s", mark, f.Path, f.Mode, humanBytes(f.Size), f.MTime.Format("2006-01-02T15:04:05Z"))
+			fmt.Fprintf(b, "       %s %-40s %s %9s  %s", mark, f.Path, f.Mode, collect.HumanBytes(f.Size), f.MTime.Format("2006-01-02T15:04:05Z"))
 			if f.Link != "" {
 				fmt.Fprintf(b, "  -> %s", f.Link)
 			}
@@ -248,7 +250,7 @@ func writeStage(b *strings.Builder, s Stage, flagged map[string]bool) {
 			if i == textListed {
 				break
 			}
-			fmt.Fprintf(b, "         %s  %-40s %s %9s\n", f.MTime.Format("2006-01-02T15:04:05Z"), f.Path, f.Mode, humanBytes(f.Size))
+			fmt.Fprintf(b, "         %s  %-40s %s %9s\n", f.MTime.Format("2006-01-02T15:04:05Z"), f.Path, f.Mode, collect.HumanBytes(f.Size))
 		}
 	}
 }
