@@ -359,14 +359,7 @@ func TestLiveCaptureRestrictedNamespace(t *testing.T) {
 	e := Require(t)
 	liveTools(t)
 	ns := e.Namespace(t)
-	n, err := e.Client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	if _, err := e.Client.CoreV1().Namespaces().Update(t.Context(), n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	liveEnforce(t, e, ns, "restricted")
 	e.CreatePod(t, ns, liveNonRootPod(true), 2*time.Minute)
 	if _, err := e.WaitForLog(t.Context(), ns, "nobody", "web", "webserver starting"); err != nil {
 		t.Fatal(err)
@@ -495,14 +488,7 @@ func TestLiveCaptureAdmissionRefusal(t *testing.T) {
 	e := Require(t)
 	liveApplyRBAC(t, e)
 	ns := e.Namespace(t)
-	n, err := e.Client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	if _, err := e.Client.CoreV1().Namespaces().Update(t.Context(), n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	liveEnforce(t, e, ns, "restricted")
 	e.CreatePod(t, ns, liveNonRootPod(true), 2*time.Minute)
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pods-only"}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}},
@@ -536,5 +522,21 @@ func TestLiveCaptureAdmissionRefusal(t *testing.T) {
 	liveSnapshot(t, b, "/webserver -listen :8080 -plant /data/planted.txt", 65534)
 	if !strings.Contains(r.Stderr, "pcap refused by the API server's admission") {
 		t.Errorf("standard error lacks the refusal:\n%s", r.Stderr)
+	}
+}
+
+// liveEnforce labels namespace ns with the PodSecurity enforce level.
+func liveEnforce(t *testing.T, e *Env, ns, level string) {
+	t.Helper()
+	n, err := e.Client.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	n.Labels["pod-security.kubernetes.io/enforce"] = level
+	if _, err := e.Client.CoreV1().Namespaces().Update(t.Context(), n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
