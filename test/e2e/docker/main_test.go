@@ -211,8 +211,9 @@ func startContainer(t *testing.T, args ...string) string {
 		name = name[len(name)-60:]
 		name = "f" + strings.TrimLeft(name, "-_.")
 	}
-	mustDocker(t, append([]string{"run", "-d", "--name", name}, args...)...)
+	// Registered first: a container created but not started is removed too.
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	mustDocker(t, append([]string{"run", "-d", "--name", name}, args...)...)
 	return name
 }
 
