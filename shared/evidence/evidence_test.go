@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,20 +23,10 @@ import (
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC) }
 
-// failingReader yields data and then an error, like a stream whose
-// container disappeared.
-type failingReader struct {
-	data []byte
-	err  error
-}
-
-func (f *failingReader) Read(p []byte) (int, error) {
-	if len(f.data) == 0 {
-		return 0, f.err
-	}
-	n := copy(p, f.data)
-	f.data = f.data[n:]
-	return n, nil
+// failing yields data and then err, like a stream whose container
+// disappeared.
+func failing(data []byte, err error) io.Reader {
+	return io.MultiReader(bytes.NewReader(data), iotest.ErrReader(err))
 }
 
 func sum(b []byte) string {
@@ -74,7 +65,7 @@ func writeBundle(t *testing.T, file string, f Format, broken bool) []written {
 		if _, err := w.Fail(Meta{Path: "container/top.json", Producer: "test"}, errors.New("container is not running")); err != nil {
 			t.Fatal(err)
 		}
-		_, err := w.Add(Meta{Path: "container/logs.txt", Producer: "test"}, &failingReader{data: []byte("first line\n"), err: errors.New("connection reset")})
+		_, err := w.Add(Meta{Path: "container/logs.txt", Producer: "test"}, failing([]byte("first line\n"), errors.New("connection reset")))
 		if !IsSourceError(err) {
 			t.Fatalf("Add with failing source: got %v, want a SourceError", err)
 		}
@@ -506,7 +497,7 @@ func TestStreamSizes(t *testing.T) {
 			for i, tc := range cases {
 				var r io.Reader = bytes.NewReader(tc.data)
 				if tc.fail {
-					r = &failingReader{data: tc.data, err: errors.New("connection reset")}
+					r = failing(tc.data, errors.New("connection reset"))
 				}
 				a, err := w.Add(Meta{Path: fmt.Sprintf("a%d", i)}, r)
 				if tc.fail != IsSourceError(err) || (!tc.fail && err != nil) {

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -280,19 +281,9 @@ func TestSkippedMountsAndVanishedEntries(t *testing.T) {
 	}
 }
 
-// shortReader returns fewer bytes than a header declared, then fails.
-type shortReader struct {
-	data []byte
-	err  error
-}
-
-func (s *shortReader) Read(p []byte) (int, error) {
-	if len(s.data) == 0 {
-		return 0, s.err
-	}
-	n := copy(p, s.data)
-	s.data = s.data[n:]
-	return n, nil
+// shortReader returns fewer bytes than a header declared, then err.
+func shortReader(data []byte, err error) io.Reader {
+	return io.MultiReader(bytes.NewReader(data), iotest.ErrReader(err))
 }
 
 func TestFileChangingWhileRead(t *testing.T) {
@@ -302,8 +293,8 @@ func TestFileChangingWhileRead(t *testing.T) {
 	hdr := func(name string, size int64) *tar.Header {
 		return &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, Format: tar.FormatPAX}
 	}
-	must(t, w.write(hdr("shrank", 10), &shortReader{data: []byte("abc"), err: io.EOF}))
-	must(t, w.write(hdr("failed", 10), &shortReader{data: []byte("abcd"), err: unix.EIO}))
+	must(t, w.write(hdr("shrank", 10), shortReader([]byte("abc"), io.EOF)))
+	must(t, w.write(hdr("failed", 10), shortReader([]byte("abcd"), unix.EIO)))
 	must(t, w.write(hdr("grew", 3), strings.NewReader("abcdef")))
 	must(t, w.tw.Close())
 	m := readTar(t, buf.Bytes())
