@@ -16,7 +16,7 @@ mkdir -p "$out"
 say() { printf '\n>>> %s\n' "$*"; }
 
 test/docker/engine ensure
-if ! command -v busybox >/dev/null || ! file -L "$(command -v busybox)" | grep -q static; then
+if ! command -v busybox >/dev/null || [[ $(file -L "$(command -v busybox)") != *static* ]]; then
   say "installing busybox-static for the demo image"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
 fi
