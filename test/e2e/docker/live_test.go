@@ -3,6 +3,7 @@
 package docker_e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,25 +15,46 @@ import (
 const agentImage = "forensic/agent:" + testVersion
 
 // traffic sends HTTP requests to the container from inside its own
-// network namespace, starting after a delay, while a capture runs.
-func traffic(t *testing.T, container string, delay time.Duration, paths ...string) chan error {
+// network namespace, over and over until stop is called, while a capture
+// runs: however long the agent takes to start, some requests fall inside
+// the capture window. stop returns an error when no round of requests
+// succeeded.
+func traffic(t *testing.T, container string, paths ...string) (stop func() error) {
 	t.Helper()
 	pid := mustDocker(t, "inspect", "-f", "{{.State.Pid}}", container)
+	quit := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		time.Sleep(delay)
-		for _, p := range paths {
-			out, err := exec.Command("nsenter", "-t", pid, "-n", "busybox", "wget", "-qO-", "http://127.0.0.1:8080"+p).CombinedOutput()
-			if err != nil {
-				done <- err
-				t.Logf("request %s: %v %s", p, err, out)
+		var rounds int
+		var last error
+		for {
+			select {
+			case <-quit:
+				if rounds == 0 {
+					done <- fmt.Errorf("no request reached the container: %v", last)
+				} else {
+					done <- nil
+				}
 				return
+			case <-time.After(300 * time.Millisecond):
 			}
-			time.Sleep(200 * time.Millisecond)
+			ok := true
+			for _, p := range paths {
+				out, err := exec.Command("nsenter", "-t", pid, "-n", "busybox", "wget", "-qO-", "http://127.0.0.1:8080"+p).CombinedOutput()
+				if err != nil {
+					last = fmt.Errorf("request %s: %v %s", p, err, out)
+					ok = false
+				}
+			}
+			if ok {
+				rounds++
+			}
 		}
-		done <- nil
 	}()
-	return done
+	return func() error {
+		close(quit)
+		return <-done
+	}
 }
 
 // TestLiveCaptureDistroless captures the traffic and processes of a
@@ -43,10 +65,10 @@ func TestLiveCaptureDistroless(t *testing.T) {
 	exec.Command("docker", "rmi", "-f", agentImage).Run()
 	name := startContainer(t, "--user", "65534:65534", webImage)
 	waitLog(t, name, "webserver starting")
-	sent := traffic(t, name, 1500*time.Millisecond, "/live-probe-1", "/live-probe-2")
+	stop := traffic(t, name, "/live-probe-1", "/live-probe-2")
 	dir := t.TempDir()
 	r := forensic(t, dir, "export", "--pcap", "4s", "--processes", "-o", "live.tar.gz", name)
-	if err := <-sent; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("traffic: %v", err)
 	}
 	if r.code != 0 {
