@@ -718,7 +718,7 @@ func (a *analysis) conclude(b *built) {
 // and the distribution.
 func (a *analysis) packages(b *built) {
 	var pkgs []Package
-	for si, sd := range b.stages {
+	for _, sd := range b.stages {
 		l := sd.layer
 		if l == nil || !sd.first {
 			continue
@@ -736,11 +736,6 @@ func (a *analysis) packages(b *built) {
 			for _, pk := range list {
 				idx := top.Index
 				pkgs = append(pkgs, Package{Package: pk, Stage: &idx, Layer: layer})
-			}
-		}
-		for _, p := range l.rpm {
-			if ref, ok := b.view.Get(p); ok && int(ref.Layer) == si {
-				a.note("An RPM database is at %s; RPM databases (Berkeley DB or SQLite) are not parsed, so RPM packages are not listed.", p)
 			}
 		}
 	}

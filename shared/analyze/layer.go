@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,9 +61,14 @@ type layerData struct {
 	findings []Finding
 	pkgs     map[string][]pkgdb.Package
 	osrel    map[string]pkgdb.OS
-	rpm      []string
-	stats    tarscan.Stats
-	err      string
+	// rpm holds the RPM database files of the layer, and their SQLite
+	// write-ahead logs, until the layer ends: a log may come after its
+	// database in the stream. parseRPM reads them and frees them.
+	// rpmKept is what they add up to, at most maxRPMKept.
+	rpm     map[string][]byte
+	rpmKept int64
+	stats   tarscan.Stats
+	err     string
 	// rawDigest is the SHA-256 of the stream as stored, diffDigest of the
 	// uncompressed tar (equal when not compressed).
 	rawDigest, diffDigest string
@@ -207,6 +213,7 @@ func (s *scanner) scanStream(ctx context.Context, key string, body io.Reader) *l
 		l.err = err.Error()
 	}
 	s.flush(l)
+	l.parseRPM()
 	l.capNotes()
 	return s.finishStream(ctx, l, raw, diff)
 }
@@ -315,7 +322,8 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 	if rec.magic == content.ELF && content.Packed(head) {
 		rec.flags |= flagPacked
 	}
-	whole := (db != pkgdb.None && db != pkgdb.RPM && rec.size <= pkgdb.MaxSize) || (text && rec.size <= maxTextScan)
+	whole := (db != pkgdb.None && rec.size <= pkgdb.MaxSize && (db != pkgdb.RPM || l.rpmKept+rec.size <= maxRPMKept)) ||
+		(text && rec.size <= maxTextScan)
 	var data []byte
 	var ent content.Entropy
 	large := rec.size >= largeBlob
@@ -365,14 +373,29 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 		l.addFinding(Finding{Category: CategorySuspicious, Rule: "packed-executable", Severity: High, Path: rec.path,
 			Reason: "ELF executable packed (UPX marker or near-random content): packers hide malware and miners from scanners"})
 	}
-	if db == pkgdb.RPM {
-		l.rpm = append(l.rpm, rec.path)
+	if db == pkgdb.RPM && !whole {
+		l.addFinding(Finding{Category: CategoryIntegrity, Rule: ruleRPMUnreadable, Severity: Low, Path: rec.path,
+			Reason: fmt.Sprintf("RPM database file of %s not read: larger than the %s read of a package database (%s for all those of a layer), so its packages are missing from the package list and SBOM",
+				collect.HumanBytes(rec.size), collect.HumanBytes(pkgdb.MaxSize), collect.HumanBytes(maxRPMKept))})
 	}
 	if data == nil {
 		return
 	}
 	switch db {
-	case pkgdb.None, pkgdb.RPM:
+	case pkgdb.None:
+	case pkgdb.RPM:
+		// Kept until the layer ends; the buffer is handed over rather
+		// than copied.
+		if l.rpm == nil {
+			l.rpm = map[string][]byte{}
+		}
+		l.rpmKept += int64(len(data))
+		if whole && int64(n) < rec.size {
+			l.rpm[rec.path], s.buf = data, nil
+		} else {
+			l.rpm[rec.path] = bytes.Clone(data)
+		}
+		return
 	case pkgdb.OSRelease:
 		o := pkgdb.ParseOSRelease(data)
 		o.Path = rec.path
@@ -387,6 +410,42 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 	if cap(s.buf) > 8<<20 {
 		s.buf = nil // keep memory flat after a large package database
 	}
+}
+
+// maxRPMKept bounds the RPM database files a layer keeps until it ends: a
+// database and its log of the largest size read.
+const maxRPMKept = 2 * pkgdb.MaxSize
+
+// ruleRPMUnreadable is the rule of the findings about RPM databases that
+// could not be read: their packages are missing from the report.
+const ruleRPMUnreadable = "rpmdb-unreadable"
+
+// parseRPM reads the RPM databases of the layer, each with the SQLite
+// write-ahead log beside it when the layer has one, and frees their
+// bytes. A database that cannot be read in full is a finding, so that no
+// package goes missing unsaid.
+func (l *layerData) parseRPM() {
+	paths := make([]string, 0, len(l.rpm))
+	for p := range l.rpm {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if db, ok := strings.CutSuffix(p, pkgdb.RPMLogSuffix); ok {
+			if _, ok := l.rpm[db]; !ok && len(l.rpm[p]) > 0 {
+				l.addFinding(Finding{Category: CategoryIntegrity, Rule: ruleRPMUnreadable, Severity: Low, Path: p,
+					Reason: fmt.Sprintf("SQLite write-ahead log of the RPM database changed in this layer without %s: the transactions it holds are not in the package list and SBOM", db)})
+			}
+			continue
+		}
+		pkgs, err := pkgdb.ParseRPM(p, l.rpm[p], l.rpm[p+pkgdb.RPMLogSuffix])
+		l.pkgs[p] = pkgs
+		if err != nil {
+			l.addFinding(Finding{Category: CategoryIntegrity, Rule: ruleRPMUnreadable, Severity: Low, Path: p,
+				Reason: fmt.Sprintf("RPM database not read in full (%d packages read), so packages may be missing from the package list and SBOM: %v", len(pkgs), oneLine(strings.ReplaceAll(err.Error(), "\n", "; "), 500))})
+		}
+	}
+	l.rpm, l.rpmKept = nil, 0
 }
 
 // noisyDir reports files whose keys and passwords are usually test

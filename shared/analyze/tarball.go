@@ -121,6 +121,7 @@ func (a *analysis) scanTarball(ctx context.Context, name string, r io.Reader) *t
 	t.fs.stats.Entries += st.Entries
 	t.fs.stats.Bytes += st.Bytes
 	s.flush(t.fs)
+	t.fs.parseRPM()
 	t.fs.capNotes()
 	t.err = err
 	return t

@@ -1,9 +1,15 @@
 // Package pkgdb reads the package databases found in a container's
 // filesystem: Debian's dpkg status (and the status.d folder of distroless
-// images), Alpine's apk installed file, Python distribution metadata,
-// npm package.json files under node_modules and Ruby gem specifications,
-// plus /etc/os-release. RPM databases are recognised but not parsed (they
-// are Berkeley DB or SQLite files).
+// images), Alpine's apk installed file, the RPM database, Python
+// distribution metadata, npm package.json files under node_modules and
+// Ruby gem specifications, plus /etc/os-release.
+//
+// RPM databases are read by package rpmdb, without a database library:
+// the SQLite rpmdb.sqlite (Fedora, RHEL 9 and its rebuilds, Amazon Linux
+// 2023) with its write-ahead log rpmdb.sqlite-wal applied; the Berkeley
+// DB hash Packages file (RHEL 7 and 8, CentOS, Amazon Linux 2); and the
+// NDB Packages.db of SUSE. ParseRPM returns an error with what it
+// read when a database cannot be read in full.
 //
 // Every parser takes the file's bytes, bounded by the caller, and never
 // fails on garbage: it returns what it could read.

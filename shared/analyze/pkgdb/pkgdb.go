@@ -8,14 +8,19 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/forensic-tools/forensic/shared/analyze/rpmdb"
 )
 
 // Package is one installed package.
 type Package struct {
 	// Type is the package ecosystem as in package URLs: "deb", "apk",
-	// "pypi", "npm", "gem".
-	Type    string `json:"type"`
-	Name    string `json:"name"`
+	// "rpm", "pypi", "npm", "gem".
+	Type string `json:"type"`
+	Name string `json:"name"`
+	// Version is the version as the package manager prints it, with
+	// the epoch when there is one: "1:2.36-9" (deb), "2:1.2.3-4.fc40"
+	// (rpm).
 	Version string `json:"version"`
 	Arch    string `json:"arch,omitempty"`
 	// Source is the source package, when the database names one.
@@ -33,7 +38,7 @@ const (
 	None DB = iota
 	Dpkg
 	Apk
-	RPM // recognised, not parsed
+	RPM // a database file or its SQLite write-ahead log: see ParseRPM
 	Python
 	NPM
 	Gem
@@ -51,7 +56,8 @@ func Classify(p string) DB {
 		return Dpkg
 	case "/lib/apk/db/installed":
 		return Apk
-	case "/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/Packages.db":
+	case "/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite-wal",
+		"/usr/lib/sysimage/rpm/Packages", "/usr/lib/sysimage/rpm/Packages.db", "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite-wal":
 		return RPM
 	case "/etc/os-release", "/usr/lib/os-release":
 		return OSRelease
@@ -92,6 +98,8 @@ func Parse(db DB, p string, data []byte) []Package {
 		out = npm(p, data)
 	case Gem:
 		out = gem(p)
+	case RPM:
+		out, _ = ParseRPM(p, data, nil)
 	}
 	for i := range out {
 		out[i].Path = p
@@ -132,6 +140,41 @@ func stanzas(data []byte, fn func(fields map[string]string)) {
 		}
 	}
 	flush()
+}
+
+// RPMLogSuffix ends the name of the SQLite write-ahead log that rpm keeps
+// beside rpmdb.sqlite; Classify tells it as RPM too.
+const RPMLogSuffix = "-wal"
+
+// ParseRPM reads an RPM database file at p (SQLite, Berkeley DB or NDB), with
+// the write-ahead log beside it when there is one (nil otherwise). The
+// error says what could not be read, such as an unsupported backend; the
+// packages read despite it are returned with it.
+func ParseRPM(p string, db, wal []byte) ([]Package, error) {
+	ps, err := rpmdb.Read(db, wal)
+	out := make([]Package, 0, len(ps))
+	for _, rp := range ps {
+		pk := Package{Type: "rpm", Name: rp.Name, Version: rp.EVR(), Arch: rp.Arch, License: rp.License, Path: p}
+		if src := sourceName(rp.SourceRPM); src != rp.Name {
+			pk.Source = src
+		}
+		out = append(out, pk)
+	}
+	return out, err
+}
+
+// sourceName is the package name of a source RPM file name,
+// "name-version-release.src.rpm".
+func sourceName(file string) string {
+	s := strings.TrimSuffix(strings.TrimSuffix(file, ".rpm"), ".src")
+	for range 2 {
+		i := strings.LastIndexByte(s, '-')
+		if i <= 0 {
+			return ""
+		}
+		s = s[:i]
+	}
+	return s
 }
 
 func dpkg(data []byte) []Package {
@@ -297,14 +340,21 @@ func ParseOSRelease(data []byte) OS {
 // PURL returns the package URL of p (github.com/package-url/purl-spec),
 // with the distribution as namespace and qualifier for OS packages.
 func PURL(p Package, os OS) string {
-	name := url.PathEscape(p.Name)
+	name, version := url.PathEscape(p.Name), p.Version
 	q := url.Values{}
 	ns := ""
 	switch p.Type {
-	case "deb", "apk":
+	case "deb", "apk", "rpm":
 		ns = os.ID
 		if ns == "" {
 			ns = map[string]string{"deb": "debian", "apk": "alpine"}[p.Type]
+		}
+		// An RPM epoch is a qualifier, not part of the version.
+		if e, v, ok := strings.Cut(version, ":"); ok && p.Type == "rpm" && e != "" && strings.Trim(e, "0123456789") == "" {
+			version = v
+			if strings.TrimLeft(e, "0") != "" {
+				q.Set("epoch", e)
+			}
 		}
 		if p.Arch != "" {
 			q.Set("arch", p.Arch)
@@ -324,8 +374,8 @@ func PURL(p Package, os OS) string {
 		s += ns + "/"
 	}
 	s += name
-	if p.Version != "" {
-		s += "@" + url.PathEscape(p.Version)
+	if version != "" {
+		s += "@" + url.PathEscape(version)
 	}
 	if len(q) > 0 {
 		s += "?" + q.Encode()

@@ -1,6 +1,9 @@
 package pkgdb
 
 import (
+	"compress/gzip"
+	"io"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -49,6 +52,11 @@ func TestClassify(t *testing.T) {
 		"/var/lib/dpkg/status.d/libc6.md5sums":                              None,
 		"/lib/apk/db/installed":                                             Apk,
 		"/var/lib/rpm/rpmdb.sqlite":                                         RPM,
+		"/var/lib/rpm/rpmdb.sqlite-wal":                                     RPM,
+		"/var/lib/rpm/rpmdb.sqlite-shm":                                     None,
+		"/var/lib/rpm/Packages":                                             RPM,
+		"/usr/lib/sysimage/rpm/rpmdb.sqlite":                                RPM,
+		"/usr/lib/sysimage/rpm/rpmdb.sqlite-wal":                            RPM,
 		"/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA": Python,
 		"/usr/lib/python3.11/site-packages/six.egg-info/PKG-INFO":           Python,
 		"/tmp/x.dist-info/METADATA":                                         None,
@@ -113,6 +121,11 @@ func TestPURL(t *testing.T) {
 		{Package{Type: "apk", Name: "musl", Version: "1.2.4-r2", Arch: "x86_64"}, OS{}, "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64"},
 		{Package{Type: "npm", Name: "@babel/core", Version: "7.23.0"}, OS{}, "pkg:npm/%40babel/core@7.23.0"},
 		{Package{Type: "pypi", Name: "Typing_Extensions", Version: "4.8.0"}, OS{}, "pkg:pypi/typing-extensions@4.8.0"},
+		{Package{Type: "rpm", Name: "tiny-epoch", Version: "2:1.2.3-4.fc40", Arch: "noarch"}, OS{ID: "fedora", VersionID: "40"},
+			"pkg:rpm/fedora/tiny-epoch@1.2.3-4.fc40?arch=noarch&distro=fedora-40&epoch=2"},
+		{Package{Type: "rpm", Name: "bash", Version: "5.1.8-9.el9", Arch: "x86_64"}, OS{ID: "rocky", VersionID: "9.3"},
+			"pkg:rpm/rocky/bash@5.1.8-9.el9?arch=x86_64&distro=rocky-9.3"},
+		{Package{Type: "rpm", Name: "zero", Version: "0:1-1"}, OS{}, "pkg:rpm/zero@1-1"},
 	}
 	for _, tt := range tests {
 		if got := PURL(tt.p, tt.os); got != tt.want {
@@ -126,5 +139,53 @@ func TestOSRelease(t *testing.T) {
 	want := OS{ID: "debian", VersionID: "12", PrettyName: "Debian GNU/Linux 12 (bookworm)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ParseOSRelease (-want +got):\n%s", diff)
+	}
+}
+
+// TestParseRPM reads a database written by the real rpm (see
+// ../rpmdb/testdata/make-fixtures.sh) into packages.
+func TestParseRPM(t *testing.T) {
+	f, err := os.Open("../rpmdb/testdata/sqlite.db.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const p = "/var/lib/rpm/rpmdb.sqlite"
+	got, err := ParseRPM(p, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Sort(got)
+	want := []Package{
+		{Type: "rpm", Name: "long-desc", Version: "0.9-1", Arch: "noarch", License: "GPL-2.0-or-later", Path: p},
+		{Type: "rpm", Name: "plain-pkg", Version: "10.0.1-2.el9", Arch: "noarch", License: "Apache-2.0 AND MIT", Path: p},
+		{Type: "rpm", Name: "tiny-epoch", Version: "2:1.2.3-4.fc40", Arch: "noarch", License: "MIT", Path: p},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseRPM (-want +got):\n%s", diff)
+	}
+	if _, err := ParseRPM(p, []byte("RpmP and more bytes of a broken NDB file"), nil); err == nil {
+		t.Error("a broken NDB file parsed without an error")
+	}
+}
+
+func TestSourceName(t *testing.T) {
+	for file, want := range map[string]string{
+		"glibc-2.34-60.el9.src.rpm":   "glibc",
+		"python-six-1.16.0-1.src.rpm": "python-six",
+		"":                            "",
+		"odd":                         "",
+	} {
+		if got := sourceName(file); got != want {
+			t.Errorf("sourceName(%q) = %q, want %q", file, got, want)
+		}
 	}
 }
