@@ -23,7 +23,9 @@
 //     in files, in the image's environment and history, in container
 //     settings and in logs, and integrity problems (layer digests that do
 //     not match, missing layers, hostile archive entries);
-//   - the installed packages, which WriteSBOM turns into CycloneDX JSON.
+//   - the installed packages, from package databases and from the build
+//     information of Go programs (package gobuild), which WriteSBOM turns
+//     into CycloneDX JSON.
 //
 // WriteText, WriteJSON and WriteHTML render it.
 package analyze

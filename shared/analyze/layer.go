@@ -18,6 +18,7 @@ import (
 	"github.com/mholt/archives"
 
 	"github.com/forensic-tools/forensic/shared/analyze/content"
+	"github.com/forensic-tools/forensic/shared/analyze/gobuild"
 	"github.com/forensic-tools/forensic/shared/analyze/pkgdb"
 	"github.com/forensic-tools/forensic/shared/analyze/secrets"
 	"github.com/forensic-tools/forensic/shared/analyze/tarscan"
@@ -266,6 +267,9 @@ func (s *scanner) entry(l *layerData, e *tarscan.Entry, body io.Reader) {
 			l.mtimeMax = rec.mtime
 		}
 	}
+	if len(l.pkgs) > 0 {
+		delete(l.pkgs, e.Path) // a later entry of the same path wins
+	}
 	if len(l.links) > 0 {
 		for d := path.Dir(e.Path); d != "/"; d = path.Dir(d) {
 			if l.links[d] {
@@ -309,7 +313,8 @@ func (s *scanner) entry(l *layerData, e *tarscan.Entry, body io.Reader) {
 
 // inspect reads as much of a regular file as the checks need: its head
 // always, the whole of small text files and package databases, samples of
-// large files for their entropy.
+// large files for their entropy, and all of an ELF program for its Go
+// build information (in chunks, never kept).
 func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 	n, _ := io.ReadFull(body, s.head[:min(int64(len(s.head)), rec.size)])
 	head := s.head[:n]
@@ -349,6 +354,26 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 		}
 	case whole:
 		data = head
+	case rec.magic == content.ELF:
+		// Every byte of a program goes past the Go build information
+		// scanner (and the entropy sampler when large): the blob lies
+		// at the start of the data segment, anywhere in the file.
+		var gb gobuild.Scanner
+		gb.Write(head)
+		for read := int64(n); read < rec.size; {
+			m, err := body.Read(s.rest)
+			read += int64(m)
+			gb.Write(s.rest[:m])
+			if large {
+				ent.Sample(s.rest[:m], 4096, 32768)
+			}
+			if err != nil {
+				break
+			}
+		}
+		if bi, err := gb.Result(); err == nil {
+			l.pkgs[rec.path] = pkgdb.GoModules(rec.path, bi)
+		}
 	case large:
 		for {
 			m, err := body.Read(s.rest)

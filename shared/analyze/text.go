@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forensic-tools/forensic/shared/analyze/pkgdb"
 	"github.com/forensic-tools/forensic/shared/collect"
 )
 
@@ -143,6 +144,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		p(": %s; --sbom FILE writes them as CycloneDX, -o json lists them", strings.Join(types, ", "))
 	}
 	p("\n")
+	writeGoPrograms(&b, r.Packages)
 	var counts []string
 	for _, s := range Severities {
 		if n := r.Summary.Findings[s]; n > 0 {
@@ -275,5 +277,63 @@ func writeFinding(b *strings.Builder, f Finding) {
 			fmt.Fprintf(b, "  (%s)", s.Fingerprint)
 		}
 		b.WriteString("\n")
+	}
+}
+
+// writeGoPrograms sums up the Go programs among the packages, one line
+// each (at most textListed): their main package and module, Go version
+// and the number of modules they were built with.
+func writeGoPrograms(b *strings.Builder, pkgs []Package) {
+	type program struct {
+		main, version, goVersion, pkg string
+		modules                       int
+	}
+	progs := map[string]*program{}
+	var paths []string
+	for _, pk := range pkgs {
+		if pk.Type != "golang" {
+			continue
+		}
+		pr := progs[pk.Path]
+		if pr == nil {
+			pr = &program{}
+			progs[pk.Path] = pr
+			paths = append(paths, pk.Path)
+		}
+		switch {
+		case pk.Go != nil && pk.Go.Main:
+			pr.main, pr.version = pk.Name, pk.Version
+		case pk.Name == pkgdb.GoStdlib:
+			pr.goVersion = pk.Version
+			if pk.Go != nil {
+				pr.pkg = pk.Go.Program
+			}
+		default:
+			pr.modules++
+		}
+	}
+	sort.Strings(paths)
+	for i, p := range paths {
+		if i == textListed {
+			more := "programs"
+			if len(paths)-i == 1 {
+				more = "program"
+			}
+			fmt.Fprintf(b, "  ... and %d more Go %s (-o json lists them)\n", len(paths)-i, more)
+			break
+		}
+		pr := progs[p]
+		main := strings.TrimSpace(pr.pkg + " (no main module)")
+		switch {
+		case pr.main != "" && (pr.pkg == "" || pr.pkg == pr.main):
+			main = pr.main + " " + pr.version
+		case pr.main != "":
+			main = pr.pkg + " of " + pr.main + " " + pr.version
+		}
+		modules := fmt.Sprintf("%d modules", pr.modules)
+		if pr.modules == 1 {
+			modules = "1 module"
+		}
+		fmt.Fprintf(b, "  Go program %s: %s, %s, %s\n", p, main, nonEmpty(pr.goVersion, "Go version unknown"), modules)
 	}
 }

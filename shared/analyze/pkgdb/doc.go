@@ -2,7 +2,9 @@
 // filesystem: Debian's dpkg status (and the status.d folder of distroless
 // images), Alpine's apk installed file, the RPM database, Python
 // distribution metadata, npm package.json files under node_modules and
-// Ruby gem specifications, plus /etc/os-release.
+// Ruby gem specifications, plus /etc/os-release. GoModules lists the
+// modules of a Go program from the build information package gobuild
+// finds in it.
 //
 // RPM databases are read by package rpmdb, without a database library:
 // the SQLite rpmdb.sqlite (Fedora, RHEL 9 and its rebuilds, Amazon Linux

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 // Package is one installed package.
 type Package struct {
 	// Type is the package ecosystem as in package URLs: "deb", "apk",
-	// "rpm", "pypi", "npm", "gem".
+	// "rpm", "pypi", "npm", "gem", "golang".
 	Type string `json:"type"`
 	Name string `json:"name"`
 	// Version is the version as the package manager prints it, with
@@ -26,8 +27,30 @@ type Package struct {
 	// Source is the source package, when the database names one.
 	Source  string `json:"source,omitempty"`
 	License string `json:"license,omitempty"`
-	// Path is the database or manifest file the package was read from.
+	// Path is the database or manifest file the package was read from;
+	// for a Go module, the program built with it.
 	Path string `json:"path"`
+	// Go is what a Go program's build information says of a module; nil
+	// for other ecosystems.
+	Go *GoModule `json:"go,omitempty"`
+}
+
+// GoModule is what a Go program's build information says of a module
+// beyond its path and version.
+type GoModule struct {
+	// Main is true for the program's own module, false for the modules
+	// it uses and the standard library.
+	Main bool `json:"main,omitempty"`
+	// Sum is the module's go.sum hash ("h1:..."), when the build
+	// recorded one.
+	Sum string `json:"sum,omitempty"`
+	// Replaces is the module path@version that a replace directive of
+	// go.mod swapped for this one.
+	Replaces string `json:"replaces,omitempty"`
+	// Program is the import path of the program's main package
+	// ("example.com/app/cmd/server", "cmd/go"), on the entry of the
+	// standard library, which every Go program has.
+	Program string `json:"program,omitempty"`
 }
 
 // DB is the kind of package database a file is.
@@ -306,6 +329,66 @@ func gem(p string) []Package {
 	return nil
 }
 
+// GoStdlib is the name given to the Go standard library among a
+// program's modules, as Syft and Trivy name it; its version is the
+// toolchain's, "go1.26.8".
+const GoStdlib = "stdlib"
+
+// GoModules lists the modules of the Go program at p from its build
+// information: the main module, the standard library and each
+// dependency. A replaced dependency is listed as its replacement, with
+// the module it replaces; one replaced by a local folder keeps its path,
+// with version "(devel)" as for a main module built from a checkout.
+func GoModules(p string, bi *debug.BuildInfo) []Package {
+	out := make([]Package, 0, len(bi.Deps)+2)
+	if bi.Main.Path != "" {
+		out = append(out, Package{Type: "golang", Name: bi.Main.Path, Version: bi.Main.Version, Path: p,
+			Go: &GoModule{Main: true, Sum: bi.Main.Sum}})
+	}
+	if bi.GoVersion != "" {
+		pk := Package{Type: "golang", Name: GoStdlib, Version: bi.GoVersion, Path: p}
+		if bi.Path != "" {
+			pk.Go = &GoModule{Program: bi.Path}
+		}
+		out = append(out, pk)
+	}
+	for _, d := range bi.Deps {
+		if d == nil || d.Path == "" {
+			continue
+		}
+		pk := Package{Type: "golang", Name: d.Path, Version: d.Version, Path: p, Go: &GoModule{Sum: d.Sum}}
+		if r := d.Replace; r != nil {
+			pk.Go = &GoModule{Sum: r.Sum, Replaces: d.Path + "@" + d.Version}
+			if r.Version != "" {
+				pk.Name, pk.Version = r.Path, r.Version
+			} else {
+				pk.Version = "(devel)"
+			}
+		}
+		out = append(out, pk)
+	}
+	return out
+}
+
+// goPURLVersion is the version of a Go module's package URL: none for a
+// module built from a checkout ("(devel)"); the standard library's
+// without "go" ("go1.26.8" is 1.26.8), as Syft and Trivy write it, and
+// none for a development toolchain.
+func goPURLVersion(p Package) string {
+	v := p.Version
+	switch {
+	case v == "(devel)":
+		return ""
+	case p.Name == GoStdlib:
+		v, _, _ = strings.Cut(v, " ") // "go1.24.1 X:boringcrypto"
+		if !strings.HasPrefix(v, "go1") {
+			return ""
+		}
+		return strings.TrimPrefix(v, "go")
+	}
+	return v
+}
+
 // OS is what /etc/os-release says about the distribution.
 type OS struct {
 	ID         string `json:"id"`
@@ -368,6 +451,20 @@ func PURL(p Package, os OS) string {
 		}
 	case "pypi":
 		name = url.PathEscape(strings.ToLower(strings.ReplaceAll(p.Name, "_", "-")))
+	case "golang":
+		// The module path's elements are the namespace and the name,
+		// each escaped: pkg:golang/github.com/google/go-cmp@v0.7.0.
+		var segs []string
+		for _, s := range strings.Split(strings.Trim(p.Name, "/"), "/") {
+			if s != "" {
+				segs = append(segs, url.PathEscape(s))
+			}
+		}
+		if len(segs) == 0 {
+			segs = []string{""}
+		}
+		ns, name = strings.Join(segs[:len(segs)-1], "/"), segs[len(segs)-1]
+		version = goPURLVersion(p)
 	}
 	s := "pkg:" + p.Type + "/"
 	if ns != "" {

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"runtime/debug"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,11 +127,44 @@ func TestPURL(t *testing.T) {
 		{Package{Type: "rpm", Name: "bash", Version: "5.1.8-9.el9", Arch: "x86_64"}, OS{ID: "rocky", VersionID: "9.3"},
 			"pkg:rpm/rocky/bash@5.1.8-9.el9?arch=x86_64&distro=rocky-9.3"},
 		{Package{Type: "rpm", Name: "zero", Version: "0:1-1"}, OS{}, "pkg:rpm/zero@1-1"},
+		// Go modules keep the OS out; the module path gives namespace
+		// and name.
+		{Package{Type: "golang", Name: "github.com/google/go-cmp", Version: "v0.7.0"}, deb, "pkg:golang/github.com/google/go-cmp@v0.7.0"},
+		{Package{Type: "golang", Name: "github.com/docker/cli", Version: "v29.9.3+incompatible"}, OS{}, "pkg:golang/github.com/docker/cli@v29.9.3+incompatible"},
+		{Package{Type: "golang", Name: "example.com/a b/v2", Version: "v2.0.0"}, OS{}, "pkg:golang/example.com/a%20b/v2@v2.0.0"},
+		{Package{Type: "golang", Name: "example.com/app", Version: "(devel)"}, OS{}, "pkg:golang/example.com/app"},
+		{Package{Type: "golang", Name: "stdlib", Version: "go1.26.8"}, OS{}, "pkg:golang/stdlib@1.26.8"},
+		{Package{Type: "golang", Name: "stdlib", Version: "go1.24.1 X:boringcrypto"}, OS{}, "pkg:golang/stdlib@1.24.1"},
+		{Package{Type: "golang", Name: "stdlib", Version: "devel go1.27-abcdef"}, OS{}, "pkg:golang/stdlib"},
 	}
 	for _, tt := range tests {
 		if got := PURL(tt.p, tt.os); got != tt.want {
 			t.Errorf("PURL(%v) = %q, want %q", tt.p, got, tt.want)
 		}
+	}
+}
+
+func TestGoModules(t *testing.T) {
+	bi, err := debug.ParseBuildInfo("path\texample.com/app/cmd/app\n" +
+		"mod\texample.com/app\t(devel)\t\n" +
+		"dep\texample.com/a\tv1.0.0\th1:a=\n" +
+		"dep\texample.com/b\tv1.0.0\n=>\texample.com/fork/b\tv1.0.1\th1:b=\n" +
+		"dep\texample.com/c\tv0.1.0\n=>\t../c\t\t\n" +
+		"build\tCGO_ENABLED=0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi.GoVersion = "go1.26.8"
+	const bin = "/usr/local/bin/app"
+	want := []Package{
+		{Type: "golang", Name: "example.com/app", Version: "(devel)", Path: bin, Go: &GoModule{Main: true}},
+		{Type: "golang", Name: "stdlib", Version: "go1.26.8", Path: bin, Go: &GoModule{Program: "example.com/app/cmd/app"}},
+		{Type: "golang", Name: "example.com/a", Version: "v1.0.0", Path: bin, Go: &GoModule{Sum: "h1:a="}},
+		{Type: "golang", Name: "example.com/fork/b", Version: "v1.0.1", Path: bin, Go: &GoModule{Sum: "h1:b=", Replaces: "example.com/b@v1.0.0"}},
+		{Type: "golang", Name: "example.com/c", Version: "(devel)", Path: bin, Go: &GoModule{Replaces: "example.com/c@v0.1.0"}},
+	}
+	if diff := cmp.Diff(want, GoModules(bin, bi)); diff != "" {
+		t.Errorf("GoModules (-want +got):\n%s", diff)
 	}
 }
 

@@ -115,6 +115,17 @@ func New(subject Subject, tool Tool, pkgs []Package, now time.Time) BOM {
 		if p.Source != "" {
 			c.Properties = append(c.Properties, Property{Name: "forensic:source-package", Value: p.Source})
 		}
+		if g := p.Go; g != nil {
+			if g.Main {
+				c.Type = "application" // the program itself
+			}
+			if g.Sum != "" {
+				c.Properties = append(c.Properties, Property{Name: "forensic:go-sum", Value: g.Sum})
+			}
+			if g.Replaces != "" {
+				c.Properties = append(c.Properties, Property{Name: "forensic:go-replaces", Value: g.Replaces})
+			}
+		}
 		if p.License != "" {
 			var l License
 			l.License.Name = p.License

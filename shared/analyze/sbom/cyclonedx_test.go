@@ -50,3 +50,26 @@ func TestNew(t *testing.T) {
 		t.Errorf("purls = %q", purls)
 	}
 }
+
+// TestGoModules checks that a Go program is an application component
+// and its modules libraries, with their go.sum hashes and replacements.
+func TestGoModules(t *testing.T) {
+	const bin = "/usr/local/bin/app"
+	pkgs := []Package{
+		{Package: pkgdb.Package{Type: "golang", Name: "example.com/app", Version: "v1.0.0", Path: bin, Go: &pkgdb.GoModule{Main: true}}},
+		{Package: pkgdb.Package{Type: "golang", Name: "stdlib", Version: "go1.26.8", Path: bin}},
+		{Package: pkgdb.Package{Type: "golang", Name: "example.com/fork/b", Version: "v1.0.1", Path: bin, Go: &pkgdb.GoModule{Sum: "h1:b=", Replaces: "example.com/b@v1.0.0"}}},
+	}
+	b := New(Subject{Name: "app:1", OS: pkgdb.OS{ID: "debian"}}, Tool{}, pkgs, time.Now())
+	want := []Component{
+		{BOMRef: "pkg:golang/example.com/app@v1.0.0", Type: "application", Name: "example.com/app", Version: "v1.0.0", PURL: "pkg:golang/example.com/app@v1.0.0",
+			Properties: []Property{{Name: "forensic:path", Value: bin}}},
+		{BOMRef: "pkg:golang/stdlib@1.26.8", Type: "library", Name: "stdlib", Version: "go1.26.8", PURL: "pkg:golang/stdlib@1.26.8",
+			Properties: []Property{{Name: "forensic:path", Value: bin}}},
+		{BOMRef: "pkg:golang/example.com/fork/b@v1.0.1", Type: "library", Name: "example.com/fork/b", Version: "v1.0.1", PURL: "pkg:golang/example.com/fork/b@v1.0.1",
+			Properties: []Property{{Name: "forensic:path", Value: bin}, {Name: "forensic:go-sum", Value: "h1:b="}, {Name: "forensic:go-replaces", Value: "example.com/b@v1.0.0"}}},
+	}
+	if diff := cmp.Diff(want, b.Components[1:]); diff != "" {
+		t.Errorf("components (-want +got):\n%s", diff)
+	}
+}
