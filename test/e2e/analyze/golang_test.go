@@ -1,0 +1,153 @@
+//go:build e2e
+
+package analyze_e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const goImage = "forensic-test/analyze-go:1"
+
+// TestGoProgramModules builds a distroless-style image, one static Go
+// program on an empty base, and checks that `docker forensic analyze`
+// lists the modules `go version -m` prints of that program, with the
+// standard library and package URLs, in the JSON report, the text report
+// and the SBOM.
+func TestGoProgramModules(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// go-cmp is in the module cache, as this module needs it, and its
+	// hash in this module's go.sum: the build works offline.
+	sum, err := os.ReadFile(filepath.Join(repoRoot, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"go.mod":  "module example.com/e2e-hello\n\ngo 1.22\n\nrequire github.com/google/go-cmp v0.7.0\n",
+		"go.sum":  string(sum),
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/google/go-cmp/cmp\"\n)\n\nfunc main() { fmt.Print(cmp.Diff(\"a\", \"b\")) }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	bin := filepath.Join(rootfs, "app", "hello")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	// What the real tool reads of the program.
+	vm, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	first, rest, _ := strings.Cut(string(vm), "\n")
+	_, goVersion, _ := strings.Cut(first, ": ")
+	want := []string{"stdlib " + goVersion}
+	wantPURLs := []string{"pkg:golang/stdlib@" + strings.TrimPrefix(goVersion, "go")}
+	for _, line := range strings.Split(rest, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || (f[0] != "mod" && f[0] != "dep") {
+			continue
+		}
+		want = append(want, f[1]+" "+f[2])
+		purl := "pkg:golang/" + f[1]
+		if f[2] != "(devel)" {
+			purl += "@" + f[2]
+		}
+		wantPURLs = append(wantPURLs, purl)
+	}
+	sort.Strings(want)
+	sort.Strings(wantPURLs)
+	if len(want) != 3 {
+		t.Fatalf("go version -m lists %q", want)
+	}
+
+	tarCmd := exec.Command("tar", "-C", rootfs, "-c", ".")
+	imp := exec.Command("docker", "import", "-c", `CMD ["/app/hello"]`, "-", goImage)
+	pipe, err := tarCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp.Stdin = pipe
+	if err := tarCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v: %s", err, out)
+	}
+	if err := tarCmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", goImage).Run() })
+	file := filepath.Join(dir, "go.tar")
+	mustDocker(t, "save", "-o", file, goImage)
+
+	sbom := filepath.Join(dir, "go.cdx.json")
+	r, res := analyzeJSON(t, file, "--sbom", sbom)
+	if res.code != 0 || !r.Complete {
+		t.Fatalf("exit %d, complete %v, problems %q", res.code, r.Complete, r.Problems)
+	}
+	var got, gotPURLs []string
+	for _, p := range r.Packages {
+		if p.Type != "golang" || p.Path != "/app/hello" {
+			t.Errorf("package %+v", p)
+			continue
+		}
+		got = append(got, p.Name+" "+p.Version)
+		gotPURLs = append(gotPURLs, p.PURL)
+	}
+	sort.Strings(got)
+	sort.Strings(gotPURLs)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("modules (-go version -m +analyze):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantPURLs, gotPURLs); diff != "" {
+		t.Errorf("purls (-want +got):\n%s", diff)
+	}
+
+	b, err := os.ReadFile(sbom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components []struct {
+			Type string `json:"type"`
+			PURL string `json:"purl"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("SBOM: %v", err)
+	}
+	var sbomPURLs []string
+	for _, c := range doc.Components {
+		sbomPURLs = append(sbomPURLs, c.PURL)
+		if c.PURL == "pkg:golang/example.com/e2e-hello" && c.Type != "application" {
+			t.Errorf("the program's component is a %s", c.Type)
+		}
+	}
+	sort.Strings(sbomPURLs)
+	if diff := cmp.Diff(wantPURLs, sbomPURLs); diff != "" {
+		t.Errorf("SBOM purls (-want +got):\n%s", diff)
+	}
+
+	text := run(t, "docker", "forensic", "analyze", file)
+	if line := "Go program /app/hello: example.com/e2e-hello (devel), " + goVersion + ", 1 module"; !strings.Contains(text.stdout, line) {
+		t.Errorf("text report lacks %q", line)
+	}
+}
