@@ -78,25 +78,7 @@ func TestGoProgramModules(t *testing.T) {
 		t.Fatalf("go version -m lists %q", want)
 	}
 
-	tarCmd := exec.Command("tar", "-C", rootfs, "-c", ".")
-	imp := exec.Command("docker", "import", "-c", `CMD ["/app/hello"]`, "-", goImage)
-	pipe, err := tarCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp.Stdin = pipe
-	if err := tarCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v: %s", err, out)
-	}
-	if err := tarCmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", goImage).Run() })
-	file := filepath.Join(dir, "go.tar")
-	mustDocker(t, "save", "-o", file, goImage)
+	file := saveRootfs(t, rootfs, goImage, `["/app/hello"]`, dir)
 
 	sbom := filepath.Join(dir, "go.cdx.json")
 	r, res := analyzeJSON(t, file, "--sbom", sbom)

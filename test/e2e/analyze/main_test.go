@@ -241,6 +241,33 @@ func mustDocker(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// saveRootfs imports the folder rootfs as image (with the CMD cmd), saves
+// it with `docker save` into dir and returns the tarball's path; the image
+// is removed when the test ends.
+func saveRootfs(t *testing.T, rootfs, image, cmd, dir string) string {
+	t.Helper()
+	tarCmd := exec.Command("tar", "-C", rootfs, "-c", ".")
+	imp := exec.Command("docker", "import", "-c", "CMD "+cmd, "-", image)
+	pipe, err := tarCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp.Stdin = pipe
+	if err := tarCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v: %s", err, out)
+	}
+	if err := tarCmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	file := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(image)+".tar")
+	mustDocker(t, "save", "-o", file, image)
+	return file
+}
+
 func find(r *analyze.Report, rule, path string) *analyze.Finding {
 	for i := range r.Findings {
 		if r.Findings[i].Rule == rule && (path == "" || r.Findings[i].Path == path) {

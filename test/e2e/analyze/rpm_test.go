@@ -102,25 +102,7 @@ func TestRPMPackages(t *testing.T) {
 	}
 	t.Logf("rpm wrote %v", names)
 
-	tarCmd := exec.Command("tar", "-C", rootfs, "-c", ".")
-	imp := exec.Command("docker", "import", "-c", `CMD ["/bin/sh"]`, "-", rpmImage)
-	pipe, err := tarCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp.Stdin = pipe
-	if err := tarCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v: %s", err, out)
-	}
-	if err := tarCmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", rpmImage).Run() })
-	file := filepath.Join(dir, "rpm.tar")
-	mustDocker(t, "save", "-o", file, rpmImage)
+	file := saveRootfs(t, rootfs, rpmImage, `["/bin/sh"]`, dir)
 
 	sbom := filepath.Join(dir, "rpm.cdx.json")
 	r, res := analyzeJSON(t, file, "--sbom", sbom)
