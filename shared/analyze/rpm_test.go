@@ -1,9 +1,6 @@
 package analyze
 
 import (
-	"compress/gzip"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,16 +14,7 @@ import (
 // rpmdb/testdata (see make-fixtures.sh there).
 func rpmFixture(t *testing.T, name string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("rpmdb", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
+	b, err := imagetest.ReadGzip(filepath.Join("rpmdb", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
 package pkgdb
 
 import (
-	"compress/gzip"
-	"io"
-	"os"
 	"runtime/debug"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forensic-tools/forensic/shared/analyze/imagetest"
 )
 
 const dpkgStatus = `Package: libc6
@@ -179,16 +178,7 @@ func TestOSRelease(t *testing.T) {
 // TestParseRPM reads a database written by the real rpm (see
 // ../rpmdb/testdata/make-fixtures.sh) into packages.
 func TestParseRPM(t *testing.T) {
-	f, err := os.Open("../rpmdb/testdata/sqlite.db.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := io.ReadAll(zr)
+	db, err := imagetest.ReadGzip("../rpmdb/testdata/sqlite.db.gz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,9 @@ package rpmdb
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,22 +12,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forensic-tools/forensic/shared/analyze/imagetest"
 )
 
 // fixture returns a gunzipped file of testdata; the files are made by
 // testdata/make-fixtures.sh with the real rpm, sqlite3 and db5.3_load.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
+	b, err := imagetest.ReadGzip(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
