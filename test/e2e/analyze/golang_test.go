@@ -3,7 +3,6 @@
 package analyze_e2e
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,21 +102,9 @@ func TestGoProgramModules(t *testing.T) {
 		t.Errorf("purls (-want +got):\n%s", diff)
 	}
 
-	b, err := os.ReadFile(sbom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Components []struct {
-			Type string `json:"type"`
-			PURL string `json:"purl"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("SBOM: %v", err)
-	}
+	components, _ := readSBOM(t, sbom)
 	var sbomPURLs []string
-	for _, c := range doc.Components {
+	for _, c := range components {
 		sbomPURLs = append(sbomPURLs, c.PURL)
 		if c.PURL == "pkg:golang/example.com/e2e-hello" && c.Type != "application" {
 			t.Errorf("the program's component is a %s", c.Type)

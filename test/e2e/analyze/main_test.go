@@ -241,6 +241,31 @@ func mustDocker(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// sbomComponent is what the tests read of a CycloneDX component.
+type sbomComponent struct {
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	PURL    string `json:"purl"`
+}
+
+// readSBOM returns the components of the CycloneDX SBOM at path, and the
+// file's bytes.
+func readSBOM(t *testing.T, path string) ([]sbomComponent, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components []sbomComponent `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("SBOM %s: %v", path, err)
+	}
+	return doc.Components, b
+}
+
 // saveRootfs imports the folder rootfs as image (with the CMD cmd), saves
 // it with `docker save` into dir and returns the tarball's path; the image
 // is removed when the test ends.

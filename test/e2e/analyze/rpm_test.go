@@ -4,7 +4,6 @@ package analyze_e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -148,23 +147,10 @@ func TestRPMPackages(t *testing.T) {
 	if diff := cmp.Diff(wantPURLs, gotPURLs); diff != "" {
 		t.Errorf("purls (-want +got):\n%s", diff)
 	}
-	b, err := os.ReadFile(sbom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Components []struct {
-			Name    string `json:"name"`
-			Version string `json:"version"`
-			PURL    string `json:"purl"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("SBOM: %v", err)
-	}
+	components, b := readSBOM(t, sbom)
 	for _, purl := range wantPURLs {
 		found := false
-		for _, c := range doc.Components {
+		for _, c := range components {
 			found = found || c.PURL == purl
 		}
 		if !found {
