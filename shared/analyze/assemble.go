@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -743,19 +744,7 @@ func (a *analysis) packages(b *built) {
 	for i := range pkgs {
 		pkgs[i].PURL = pkgdb.PURL(pkgs[i].Package, os)
 	}
-	sort.SliceStable(pkgs, func(i, j int) bool {
-		x, y := pkgs[i], pkgs[j]
-		if x.Type != y.Type {
-			return x.Type < y.Type
-		}
-		if x.Name != y.Name {
-			return x.Name < y.Name
-		}
-		if x.Version != y.Version {
-			return x.Version < y.Version
-		}
-		return x.Path < y.Path
-	})
+	slices.SortStableFunc(pkgs, func(x, y Package) int { return pkgdb.Compare(x.Package, y.Package) })
 	a.rep.Packages = append(a.rep.Packages, pkgs...)
 	if os.ID != "" {
 		a.rep.OS = &os

@@ -3,11 +3,12 @@ package pkgdb
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/url"
 	"path"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/forensic-tools/forensic/shared/analyze/rpmdb"
@@ -480,19 +481,14 @@ func PURL(p Package, os OS) string {
 	return s
 }
 
-// Sort orders packages by type, name and version, for stable reports.
+// Sort orders packages with Compare, for stable reports.
 func Sort(ps []Package) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.Type != b.Type {
-			return a.Type < b.Type
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		if a.Version != b.Version {
-			return a.Version < b.Version
-		}
-		return a.Path < b.Path
-	})
+	slices.SortStableFunc(ps, Compare)
+}
+
+// Compare orders packages by type, name, version and then the database
+// they were read from.
+func Compare(a, b Package) int {
+	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.Version, b.Version), cmp.Compare(a.Path, b.Path))
 }
