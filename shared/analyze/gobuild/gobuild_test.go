@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forensic-tools/forensic/shared/analyze/imagetest"
 )
 
 // scan writes data to a new Scanner in chunks of size chunk (all of it
@@ -33,11 +35,15 @@ func scan(data []byte, chunk int) (*Scanner, error) {
 }
 
 // goBuild builds a program of one file in a module of its own, offline,
-// and returns the binary's path. files are extra files of the module
-// folder (go.mod and go.sum among them).
-func goBuild(t *testing.T, files map[string]string, env ...string) string {
+// against a module proxy folder that serves only depModules, and returns
+// the binary's path. files are the module folder's files.
+func goBuild(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	env, err := imagetest.GoProxy(filepath.Join(t.TempDir(), "goproxy"), depModules...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -50,7 +56,7 @@ func goBuild(t *testing.T, files map[string]string, env ...string) string {
 	out := filepath.Join(dir, "prog")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off", "GOTOOLCHAIN=local", "CGO_ENABLED=0"}, env...)...)
+	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
@@ -82,15 +88,23 @@ func modLines(text string) []string {
 	return out
 }
 
-// program is a module with one dependency from the module cache
-// (go-cmp, replaced by an older version) and one replaced by a folder.
+// depModules are what the test module proxy serves: two versions of one
+// dependency, so that one can replace the other.
+var depModules = []imagetest.GoModule{
+	{Path: "example.com/dep", Version: "v1.2.0", Files: map[string]string{"dep.go": "package dep\n\n// V is the version.\nconst V = \"1.2.0\"\n"}},
+	{Path: "example.com/dep", Version: "v1.1.0", Files: map[string]string{"dep.go": "package dep\n\n// V is the version.\nconst V = \"1.1.0\"\n"}},
+}
+
+// program is a module with one dependency from the module proxy
+// (example.com/dep, replaced by an older version) and one replaced by a
+// folder.
 var program = map[string]string{
 	"go.mod": "module example.com/hello\n\ngo 1.22\n\n" +
-		"require (\n\tgithub.com/google/go-cmp v0.7.0\n\texample.com/lib v1.0.0\n)\n\n" +
-		"replace github.com/google/go-cmp => github.com/google/go-cmp v0.5.6\n\n" +
+		"require (\n\texample.com/dep v1.2.0\n\texample.com/lib v1.0.0\n)\n\n" +
+		"replace example.com/dep => example.com/dep v1.1.0\n\n" +
 		"replace example.com/lib => ./lib\n",
-	"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/lib\"\n\t\"github.com/google/go-cmp/cmp\"\n)\n\n" +
-		"func main() { fmt.Println(cmp.Diff(1, 2), lib.Name) }\n",
+	"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/dep\"\n\t\"example.com/lib\"\n)\n\n" +
+		"func main() { fmt.Println(dep.V, lib.Name) }\n",
 	"lib/go.mod": "module example.com/lib\n\ngo 1.22\n",
 	"lib/lib.go": "package lib\n\n// Name is a name.\nconst Name = \"lib\"\n",
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forensic-tools/forensic/shared/analyze/imagetest"
 )
 
 const goImage = "forensic-test/analyze-go:1"
@@ -26,16 +28,18 @@ func TestGoProgramModules(t *testing.T) {
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// go-cmp is in the module cache, as this module needs it, and its
-	// hash in this module's go.sum: the build works offline.
-	sum, err := os.ReadFile(filepath.Join(repoRoot, "go.sum"))
+	// The one dependency comes from a module proxy folder the test writes:
+	// the build needs no network and no module fetched before.
+	env, err := imagetest.GoProxy(filepath.Join(dir, "goproxy"), imagetest.GoModule{
+		Path: "example.com/e2e-dep", Version: "v1.3.0",
+		Files: map[string]string{"dep.go": "package dep\n\n// Greeting is a greeting.\nconst Greeting = \"hello\"\n"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, body := range map[string]string{
-		"go.mod":  "module example.com/e2e-hello\n\ngo 1.22\n\nrequire github.com/google/go-cmp v0.7.0\n",
-		"go.sum":  string(sum),
-		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/google/go-cmp/cmp\"\n)\n\nfunc main() { fmt.Print(cmp.Diff(\"a\", \"b\")) }\n",
+		"go.mod":  "module example.com/e2e-hello\n\ngo 1.22\n\nrequire example.com/e2e-dep v1.3.0\n",
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\tdep \"example.com/e2e-dep\"\n)\n\nfunc main() { fmt.Print(dep.Greeting) }\n",
 	} {
 		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
@@ -45,7 +49,7 @@ func TestGoProgramModules(t *testing.T) {
 	bin := filepath.Join(rootfs, "app", "hello")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
 	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	build.Env = append(os.Environ(), env...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
