@@ -152,28 +152,64 @@ func (x *collectors) logs(ctx context.Context, sink collect.Sink) error {
 			errs = append(errs, sink.Fail(m, EngineError(x.c, "reading "+s.name+" logs", err)))
 			continue
 		}
-		var r io.Reader = rc
+		var r io.ReadCloser = rc
 		if !tty {
 			r = demux(rc, s.stdout)
 		}
 		errs = append(errs, sink.Stream(ctx, m, r))
-		rc.Close()
+		r.Close()
 	}
 	return errors.Join(errs...)
 }
 
-// demux strips the engine's stream framing, keeping stdout or stderr.
-func demux(r io.Reader, stdout bool) io.Reader {
+// errStreamClosed is what a producer goroutine gets when the reading side
+// closed its pipe before the end of the stream.
+var errStreamClosed = errors.New("stream closed by its reader")
+
+// pipeStream is the reading end of a pipe fed by a goroutine. Close stops
+// the goroutine, also when the reader stopped early (an interruption, an
+// unwritable bundle), and waits until it has ended, so that nothing keeps
+// running, or keeps reading a folder, after the collector returned.
+type pipeStream struct {
+	*io.PipeReader
+	src  io.Closer // closed too, so that a producer blocked reading it ends
+	done chan struct{}
+}
+
+// goPipe runs produce in a goroutine and returns what it writes; the end
+// of the stream carries produce's error. src, when not nil, is the
+// producer's source: Close closes it.
+func goPipe(src io.Closer, produce func(w io.Writer) error) io.ReadCloser {
 	pr, pw := io.Pipe()
+	p := &pipeStream{PipeReader: pr, src: src, done: make(chan struct{})}
 	go func() {
-		out, other := io.Writer(pw), io.Discard
+		defer close(p.done)
+		pw.CloseWithError(produce(pw))
+	}()
+	return p
+}
+
+func (p *pipeStream) Close() error {
+	p.PipeReader.CloseWithError(errStreamClosed)
+	var err error
+	if p.src != nil {
+		err = p.src.Close()
+	}
+	<-p.done
+	return err
+}
+
+// demux strips the engine's stream framing from rc, keeping stdout or
+// stderr. Closing the result closes rc.
+func demux(rc io.ReadCloser, stdout bool) io.ReadCloser {
+	return goPipe(rc, func(w io.Writer) error {
+		out, other := w, io.Discard
 		if !stdout {
 			out, other = other, out
 		}
-		_, err := stdcopy.StdCopy(out, other, r)
-		pw.CloseWithError(err)
-	}()
-	return pr
+		_, err := stdcopy.StdCopy(out, other, rc)
+		return err
+	})
 }
 
 func (x *collectors) diff(ctx context.Context, sink collect.Sink) error {
@@ -288,14 +324,17 @@ func (x *collectors) checkpoint(ctx context.Context, sink collect.Sink) error {
 		sink.Note("checkpoint %s was written on the engine host %s, in the container's checkpoints folder; it is not in this bundle", name, x.c.DaemonHost())
 		return sink.Fail(m, fmt.Errorf("the engine at %s is remote: checkpoint %s stays on that host", x.c.DaemonHost(), name))
 	}
-	return sink.Stream(ctx, m, tarDir(dir))
+	// Closed before dir is removed: the walk has ended by then.
+	tr := tarDir(dir)
+	defer tr.Close()
+	return sink.Stream(ctx, m, tr)
 }
 
 // tarDir streams a tar of the files under dir, named relative to it.
-func tarDir(dir string) io.Reader {
-	pr, pw := io.Pipe()
-	go func() {
-		tw := tar.NewWriter(pw)
+// Close stops the walk and waits for it to end.
+func tarDir(dir string) io.ReadCloser {
+	return goPipe(nil, func(w io.Writer) error {
+		tw := tar.NewWriter(w)
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -336,9 +375,8 @@ func tarDir(dir string) io.Reader {
 		if err == nil {
 			err = tw.Close()
 		}
-		pw.CloseWithError(err)
-	}()
-	return pr
+		return err
+	})
 }
 
 func (x *collectors) image(ctx context.Context, sink collect.Sink) error {

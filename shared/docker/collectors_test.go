@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +33,12 @@ type fakeClient struct {
 	unpaused   int
 	checkpoint error
 	calls      []string
+	// logStream, when set, is the body ContainerLogs returns.
+	logStream func(client.ContainerLogsOptions) io.ReadCloser
+	// checkpointFiles are written into the checkpoint folder, and
+	// onCheckpoint is called, when CheckpointCreate succeeds.
+	checkpointFiles map[string]string
+	onCheckpoint    func()
 }
 
 func (f *fakeClient) DaemonHost() string { return "unix:///fake.sock" }
@@ -42,6 +51,9 @@ func frame(stream byte, s string) []byte {
 }
 
 func (f *fakeClient) ContainerLogs(_ context.Context, _ string, o client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+	if f.logStream != nil {
+		return f.logStream(o), nil
+	}
 	var b bytes.Buffer
 	if o.ShowStdout {
 		b.Write(frame(1, f.logs["stdout"]))
@@ -78,8 +90,19 @@ func (f *fakeClient) ContainerExport(context.Context, string, client.ContainerEx
 	return f.export, f.exportErr
 }
 
-func (f *fakeClient) CheckpointCreate(context.Context, string, client.CheckpointCreateOptions) (client.CheckpointCreateResult, error) {
-	return client.CheckpointCreateResult{}, f.checkpoint
+func (f *fakeClient) CheckpointCreate(_ context.Context, _ string, o client.CheckpointCreateOptions) (client.CheckpointCreateResult, error) {
+	if f.checkpoint != nil {
+		return client.CheckpointCreateResult{}, f.checkpoint
+	}
+	for name, content := range f.checkpointFiles {
+		if err := os.WriteFile(filepath.Join(o.CheckpointDir, name), []byte(content), 0o600); err != nil {
+			return client.CheckpointCreateResult{}, err
+		}
+	}
+	if f.onCheckpoint != nil {
+		f.onCheckpoint()
+	}
+	return client.CheckpointCreateResult{}, nil
 }
 
 func running() *Target {
@@ -236,5 +259,106 @@ func TestFileName(t *testing.T) {
 		if got := fileName(in); got != want {
 			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// endlessLog is an engine log body that never ends by itself (a long or
+// followed log): stdout frames until it is closed. It calls full once,
+// after about 64 KiB were read.
+type endlessLog struct {
+	buf    bytes.Reader
+	n      int
+	full   func()
+	closed atomic.Bool
+}
+
+func (e *endlessLog) Read(p []byte) (int, error) {
+	if e.closed.Load() {
+		return 0, errors.New("read on closed response body")
+	}
+	if e.buf.Len() == 0 {
+		e.buf.Reset(frame(1, "2026-11-29T12:00:00Z "+strings.Repeat("x", 500)+"\n"))
+	}
+	n, err := e.buf.Read(p)
+	if e.n += n; e.n >= 64<<10 && e.full != nil {
+		e.full()
+		e.full = nil
+	}
+	return n, err
+}
+
+func (e *endlessLog) Close() error {
+	e.closed.Store(true)
+	return nil
+}
+
+// waitGone fails the test when a goroutine whose stack holds one of funcs
+// is still there after a short settling time.
+func waitGone(t *testing.T, funcs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var left []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			for _, f := range funcs {
+				if strings.Contains(g, f) {
+					left = append(left, g)
+					break
+				}
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still running after the collector returned:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStoppedStreamsEndTheirGoroutines: when the bundle stops reading a
+// log or checkpoint stream early (here the collection is interrupted),
+// the goroutines that feed the stream end too, and what was read is kept
+// as a partial artifact.
+func TestStoppedStreamsEndTheirGoroutines(t *testing.T) {
+	for _, tc := range []struct {
+		step, path string
+		client     func(cancel func()) *fakeClient
+		opts       Options
+		goroutine  string
+	}{
+		{"docker.logs", "logs/stdout.log", func(cancel func()) *fakeClient {
+			return &fakeClient{logStream: func(client.ContainerLogsOptions) io.ReadCloser { return &endlessLog{full: cancel} }}
+		}, Options{}, "docker.demux"},
+		{"docker.checkpoint", "checkpoint/", func(cancel func()) *fakeClient {
+			return &fakeClient{checkpointFiles: map[string]string{"pages-1.img": strings.Repeat("p", 1<<20), "inventory.img": "inv"}, onCheckpoint: cancel}
+		}, Options{Checkpoint: true}, "docker.tarDir"},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tc.opts.SpoolDir = dir
+			r := &collect.Runner{Bundle: w}
+			res := r.Run(ctx, []collect.Collector{pick(t, tc.step, Collectors(tc.client(cancel), running(), tc.opts))})
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			waitGone(t, tc.goroutine)
+			var partial bool
+			for _, a := range res.Manifest.Artifacts {
+				partial = partial || strings.HasPrefix(a.Path, tc.path) && a.Error != ""
+			}
+			if res.Manifest.Complete || !partial {
+				t.Errorf("an interrupted %s should leave an incomplete bundle with %s* marked: %+v", tc.step, tc.path, res.Manifest.Artifacts)
+			}
+		})
 	}
 }
