@@ -159,23 +159,89 @@ func (o *RunOptions) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.ProcEnv, "proc-env", o.ProcEnv, "include each process's environment in the snapshot (often holds secrets)")
 }
 
-// Validate checks the options as a whole.
+// FlagNames are how a command line spells the options of RunOptions, so
+// that ValidateFlags names the flags the user typed: the plugins offer the
+// agent's options under their own names (--processes for --proc). An
+// empty name is an option the command line does not offer; errors about it
+// use the agent's name.
+type FlagNames struct {
+	Pcap, PcapInterface, PcapMaxPackets, PcapMaxBytes, PcapFormat, PcapBuffer string
+	FS, Proc, ProcEnv                                                         string
+}
+
+// agentFlags are the names of `forensic-agent run`'s flags (BindFlags).
+var agentFlags = FlagNames{Pcap: "--pcap", PcapInterface: "--pcap-iface", PcapMaxPackets: "--pcap-max-packets",
+	PcapMaxBytes: "--pcap-max-bytes", PcapFormat: "--pcap-format", PcapBuffer: "--pcap-buffer",
+	FS: "--fs", Proc: "--proc", ProcEnv: "--proc-env"}
+
+// orAgent fills in the agent's name of every option n leaves unnamed.
+func (n FlagNames) orAgent() FlagNames {
+	for _, f := range []struct {
+		name  *string
+		agent string
+	}{
+		{&n.Pcap, agentFlags.Pcap}, {&n.PcapInterface, agentFlags.PcapInterface}, {&n.PcapMaxPackets, agentFlags.PcapMaxPackets},
+		{&n.PcapMaxBytes, agentFlags.PcapMaxBytes}, {&n.PcapFormat, agentFlags.PcapFormat}, {&n.PcapBuffer, agentFlags.PcapBuffer},
+		{&n.FS, agentFlags.FS}, {&n.Proc, agentFlags.Proc}, {&n.ProcEnv, agentFlags.ProcEnv},
+	} {
+		if *f.name == "" {
+			*f.name = f.agent
+		}
+	}
+	return n
+}
+
+// Validate checks the options as a whole, as the agent runs them: a target
+// process, something to capture, and the rules of ValidateFlags.
 func (o *RunOptions) Validate() error {
 	switch {
 	case o.TargetPID <= 0:
 		return fmt.Errorf("--target-pid must be a process id, not %d", o.TargetPID)
 	case !o.Pcap && !o.FS && !o.Proc:
 		return fmt.Errorf("nothing to capture: give --pcap DURATION, --fs or --proc")
-	case o.PcapMaxPackets < 0 || o.PcapMaxBytes < 0 || o.PcapBufferSize < 0:
-		return fmt.Errorf("--pcap-max-packets, --pcap-max-bytes and --pcap-buffer must not be negative")
+	}
+	return o.ValidateFlags(agentFlags)
+}
+
+// ValidateFlags checks that the capture options go together: no negative
+// duration or limit, the packet options only with packet capture, the
+// environment only with the process snapshot, a known capture format. The
+// plugins call it on what their flags set, whether or not a capture was
+// asked for, before anything is created; the agent checks the same rules
+// again in Validate. Each error is one line that names the flag, as names
+// spells it, and what to do.
+func (o *RunOptions) ValidateFlags(names FlagNames) error {
+	n := names.orAgent()
+	switch {
+	case o.PcapDuration < 0:
+		return fmt.Errorf("%s %s is negative: give how long to capture (e.g. %s 30s)", n.Pcap, o.PcapDuration, n.Pcap)
+	case o.PcapMaxPackets < 0:
+		return fmt.Errorf("%s %d is negative: give a number of packets, or 0 for no limit", n.PcapMaxPackets, o.PcapMaxPackets)
+	case o.PcapMaxBytes < 0:
+		return fmt.Errorf("%s %d is negative: give a number of bytes, or 0 for no limit", n.PcapMaxBytes, o.PcapMaxBytes)
+	case o.PcapBufferSize < 0:
+		return fmt.Errorf("%s %d is negative: give a size in bytes, or 0 for the default", n.PcapBuffer, o.PcapBufferSize)
+	}
+	if !o.Pcap {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{
+			{o.PcapInterface != "", n.PcapInterface}, {o.PcapMaxPackets != 0, n.PcapMaxPackets},
+			{o.PcapMaxBytes != 0, n.PcapMaxBytes}, {o.PcapBufferSize != 0, n.PcapBuffer},
+		} {
+			if f.set {
+				return fmt.Errorf("%s needs %s DURATION (e.g. %s 30s)", f.name, n.Pcap, n.Pcap)
+			}
+		}
+	}
+	switch {
 	case o.Pcap && o.PcapDuration == 0 && o.PcapMaxPackets == 0 && o.PcapMaxBytes == 0:
-		return fmt.Errorf("--pcap 0 captures until a limit is reached: add --pcap-max-packets or --pcap-max-bytes, or give a duration")
-	case !o.Pcap && (o.PcapInterface != "" || o.PcapMaxPackets != 0 || o.PcapMaxBytes != 0 || o.PcapBufferSize != 0):
-		return fmt.Errorf("--pcap-iface, --pcap-max-packets, --pcap-max-bytes and --pcap-buffer need --pcap DURATION")
+		return fmt.Errorf("%s 0 captures until a limit is reached: add %s or %s, or give a duration (e.g. %s 30s)", n.Pcap, n.PcapMaxPackets, n.PcapMaxBytes, n.Pcap)
 	case o.ProcEnv && !o.Proc:
-		return fmt.Errorf("--proc-env needs --proc")
-	case o.PcapFormat != PcapNG && o.PcapFormat != Pcap:
-		return fmt.Errorf("--pcap-format must be %q or %q, not %q", PcapNG, Pcap, o.PcapFormat)
+		return fmt.Errorf("%s needs %s", n.ProcEnv, n.Proc)
+	case o.Pcap && o.PcapFormat != PcapNG && o.PcapFormat != Pcap:
+		return fmt.Errorf("%s must be %q or %q, not %q", n.PcapFormat, PcapNG, Pcap, o.PcapFormat)
 	}
 	return nil
 }

@@ -51,7 +51,10 @@ func TestValidate(t *testing.T) {
 		{[]string{"run", "--pcap", "0"}, "add --pcap-max-packets"},
 		{[]string{"run", "--pcap", "-1s"}, "negative"},
 		{[]string{"run", "--pcap", "soon"}, "duration"},
-		{[]string{"run", "--fs", "--pcap-iface", "lo"}, "need --pcap"},
+		{[]string{"run", "--fs", "--pcap-iface", "lo"}, "--pcap-iface needs --pcap DURATION"},
+		{[]string{"run", "--fs", "--pcap-max-packets", "5"}, "--pcap-max-packets needs --pcap DURATION"},
+		{[]string{"run", "--pcap", "1s", "--pcap-max-packets", "-5"}, "--pcap-max-packets -5 is negative"},
+		{[]string{"run", "--pcap", "1s", "--pcap-buffer", "-1"}, "--pcap-buffer -1 is negative"},
 		{[]string{"run", "--fs", "--proc-env"}, "needs --proc"},
 		{[]string{"run", "--pcap", "1s", "--pcap-format", "erf"}, "pcapng"},
 		{[]string{"run", "--pcap", "1s", "--pcap-max-bytes", "-3"}, "negative"},
@@ -60,6 +63,56 @@ func TestValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestValidateNegativeDuration: a duration no flag parser stopped, in
+// options a program built, is refused too.
+func TestValidateNegativeDuration(t *testing.T) {
+	o := RunOptions{TargetPID: 1, Pcap: true, PcapDuration: -time.Second, PcapMaxPackets: 5, PcapFormat: PcapNG}
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--pcap -1s is negative") {
+		t.Errorf("Validate() = %v, want the negative --pcap refused", err)
+	}
+}
+
+// TestValidateFlagNames: the plugins check the same rules before anything
+// runs, each error naming the flag as the plugin spells it and saying what
+// to do, also for values no flag parser stops (a negative duration).
+func TestValidateFlagNames(t *testing.T) {
+	plugin := FlagNames{Pcap: "--pcap", PcapInterface: "--pcap-iface", PcapMaxPackets: "--pcap-max-packets",
+		PcapMaxBytes: "--pcap-max-bytes", Proc: "--processes", ProcEnv: "--processes-env"}
+	for _, tc := range []struct {
+		name string
+		o    RunOptions
+		want string // "" for no error
+	}{
+		{"nothing asked", RunOptions{}, ""},
+		{"pcap", RunOptions{Pcap: true, PcapDuration: time.Second, PcapFormat: PcapNG}, ""},
+		{"pcap 0 with a limit", RunOptions{Pcap: true, PcapMaxBytes: 10, PcapFormat: PcapNG}, ""},
+		{"processes", RunOptions{Proc: true, ProcEnv: true}, ""},
+		{"negative duration", RunOptions{Pcap: true, PcapDuration: -time.Second, PcapMaxPackets: 5, PcapFormat: PcapNG},
+			"--pcap -1s is negative: give how long to capture (e.g. --pcap 30s)"},
+		{"negative packets", RunOptions{Pcap: true, PcapDuration: time.Second, PcapMaxPackets: -5, PcapFormat: PcapNG},
+			"--pcap-max-packets -5 is negative: give a number of packets, or 0 for no limit"},
+		{"negative bytes", RunOptions{Pcap: true, PcapDuration: time.Second, PcapMaxBytes: -1, PcapFormat: PcapNG},
+			"--pcap-max-bytes -1 is negative: give a number of bytes, or 0 for no limit"},
+		{"iface without pcap", RunOptions{PcapInterface: "eth0"}, "--pcap-iface needs --pcap DURATION (e.g. --pcap 30s)"},
+		{"max packets without pcap", RunOptions{PcapMaxPackets: 3}, "--pcap-max-packets needs --pcap DURATION (e.g. --pcap 30s)"},
+		{"max bytes without pcap", RunOptions{Proc: true, PcapMaxBytes: 3}, "--pcap-max-bytes needs --pcap DURATION (e.g. --pcap 30s)"},
+		{"pcap 0 without a limit", RunOptions{Pcap: true, PcapFormat: PcapNG},
+			"--pcap 0 captures until a limit is reached: add --pcap-max-packets or --pcap-max-bytes, or give a duration (e.g. --pcap 30s)"},
+		{"env without processes", RunOptions{ProcEnv: true}, "--processes-env needs --processes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.o.ValidateFlags(plugin)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("ValidateFlags() = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
