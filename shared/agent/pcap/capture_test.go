@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,9 +144,13 @@ func TestPcapNGFramingMultipleInterfaces(t *testing.T) {
 }
 
 // TestPcapNGStaysTcpdumpReadable checks that an interface of another link
-// type is declared only once it has traffic.
+// type is declared only once it has traffic, so that the real tcpdump -r
+// reads the file without an error and prints every packet.
 func TestPcapNGStaysTcpdumpReadable(t *testing.T) {
-	src := &fakeSource{pkts: []fakePacket{pkt(1, 60, t0), pkt(9, 70, t0)}}
+	src := &fakeSource{pkts: []fakePacket{
+		{ifindex: 1, data: udpFrame(t, 40001, "on lo"), ts: t0},
+		{ifindex: 9, data: udpFrame(t, 40002, "on eth1"), ts: t0.Add(time.Millisecond)},
+	}}
 	var out bytes.Buffer
 	st, err := capture(context.Background(), &out, src, []Interface{tun, lo, eth1}, nil, Options{MaxPackets: 2})
 	if err != nil {
@@ -155,16 +160,34 @@ func TestPcapNGStaysTcpdumpReadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var read uint64
 	for {
-		if _, _, err := r.ReadPacketData(); err != nil {
+		_, _, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err != nil {
+			t.Fatalf("reading packet %d: %v", read+1, err)
+		}
+		read++
+	}
+	if st.Packets != 2 || read != st.Packets {
+		t.Errorf("stats say %d packets, the file holds %d; want 2", st.Packets, read)
 	}
 	if r.NInterfaces() != 2 || st.MixedLinkTypes {
 		t.Errorf("%d interfaces declared, mixed %v; want lo and eth1 only", r.NInterfaces(), st.MixedLinkTypes)
 	}
 	if len(st.Interfaces) != 2 || st.Interfaces[0].Name != "lo" {
 		t.Errorf("interfaces %+v", st.Interfaces)
+	}
+	lines := tcpdumpRead(t, out.Bytes())
+	if uint64(len(lines)) != st.Packets {
+		t.Errorf("tcpdump -r printed %d packets, the writer wrote %d:\n%s", len(lines), st.Packets, strings.Join(lines, "\n"))
+	}
+	for i, want := range []string{"10.0.0.1.40001 > 10.0.0.2.9: UDP, length 5", "10.0.0.1.40002 > 10.0.0.2.9: UDP, length 7"} {
+		if i < len(lines) && !strings.Contains(lines[i], want) {
+			t.Errorf("tcpdump line %d = %q, want %q", i+1, lines[i], want)
+		}
 	}
 }
 
@@ -237,35 +260,94 @@ func TestByteLimitIsNeverExceeded(t *testing.T) {
 	}
 }
 
+// drainSource hands out nothing until the capture's duration has passed,
+// then, in this order: a packet from before the deadline, read before or
+// after the loop noticed the deadline; a second one from before the
+// deadline, read while the loop drains; one stamped after the deadline;
+// then poll timeouts.
+//
+// The loop's deadline is its start plus the duration. The source knows a
+// time before that start (early) and one after it (its first read), so it
+// polls until early+duration, when the loop cannot be draining yet, and
+// returns its first packet no sooner than first+duration, after the
+// deadline: the loop's next read then comes while it drains, whatever the
+// scheduler does.
+type drainSource struct {
+	early    time.Time // a time before the capture started
+	duration time.Duration
+	first    time.Time // the first read, no earlier than the capture's start
+	step     int
+	frames   [3][]byte
+}
+
+func (d *drainSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	now := time.Now()
+	if d.first.IsZero() {
+		d.first = now
+	}
+	if now.Before(d.early.Add(d.duration)) || d.step >= 3 {
+		time.Sleep(time.Millisecond)
+		return nil, gopacket.CaptureInfo{}, errTimeout
+	}
+	if d.step == 0 {
+		time.Sleep(time.Until(d.first.Add(d.duration)) + time.Millisecond)
+	}
+	ts := d.early
+	if d.step == 2 {
+		ts = time.Now().Add(time.Hour)
+	}
+	data := d.frames[d.step]
+	d.step++
+	return data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data), InterfaceIndex: lo.Index}, nil
+}
+
+func (d *drainSource) KernelStats() (uint64, uint64, uint64, error) { return 3, 0, 0, nil }
+
+// TestDurationStopsAndDrains checks that a capture stops when its duration
+// has passed, keeps what the kernel still hands over from before the
+// deadline, drops what is stamped after it, and that real traffic sent
+// during the capture is in the file.
 func TestDurationStopsAndDrains(t *testing.T) {
-	start := time.Now()
-	var src *fakeSource
-	src = &fakeSource{onEmpty: func() {
-		// After the deadline, the kernel still hands over one packet from
-		// before it and one from after it.
-		if time.Since(start) > 200*time.Millisecond && src.i == 0 && len(src.pkts) == 0 {
-			src.pkts = []fakePacket{
-				pkt(1, 10, start.Add(100*time.Millisecond)),
-				pkt(1, 11, time.Now().Add(time.Hour)),
-			}
+	t.Run("drain", func(t *testing.T) {
+		src := &drainSource{early: time.Now(), duration: 150 * time.Millisecond}
+		for i, p := range []string{"before the deadline", "drained after it", "stamped after it"} {
+			src.frames[i] = udpFrame(t, uint16(40001+i), p)
 		}
-	}}
-	var out bytes.Buffer
-	st, err := capture(context.Background(), &out, src, []Interface{lo}, nil, Options{Duration: 150 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.StopReason != StopDuration {
-		t.Errorf("stop reason %q", st.StopReason)
-	}
-	// The drain ends at the first poll timeout, which can come before the
-	// fake's late packets; when it does not, only the early one is kept.
-	if st.Packets > 1 {
-		t.Errorf("kept %d packets, the one after the deadline too", st.Packets)
-	}
-	if el := time.Since(start); el > 150*time.Millisecond+maxDrain+500*time.Millisecond {
-		t.Errorf("took %v", el)
-	}
+		start := time.Now()
+		var out bytes.Buffer
+		st, err := capture(context.Background(), &out, src, []Interface{lo}, nil, Options{Duration: 150 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.StopReason != StopDuration {
+			t.Errorf("stop reason %q", st.StopReason)
+		}
+		if src.step != 3 {
+			t.Fatalf("the capture read %d of the 3 late packets", src.step)
+		}
+		r, err := pcapgo.NewNgReader(bytes.NewReader(out.Bytes()), pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]byte
+		for {
+			data, _, err := r.ReadPacketData()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, data)
+		}
+		if st.Packets != 2 || len(got) != 2 || !bytes.Equal(got[0], src.frames[0]) || !bytes.Equal(got[1], src.frames[1]) {
+			t.Errorf("kept %d packets (stats %d), want the two from before the deadline and not the one after it", len(got), st.Packets)
+		}
+		if el := time.Since(start); el > 150*time.Millisecond+maxDrain+500*time.Millisecond {
+			t.Errorf("took %v", el)
+		}
+	})
+	t.Run("loopback traffic", durationCapturesTraffic)
 }
 
 func TestCancelStops(t *testing.T) {
