@@ -66,32 +66,47 @@ type entry struct {
 	sum  string
 }
 
+// rootFileLimit is the most of manifest.json, SHA256SUMS or custody.json
+// that Verify holds in memory to parse them. A manifest entry takes some
+// 300 bytes, so this is room for about 200 000 artifacts; a larger root
+// file is reported as a problem, not read into memory, since Verify also
+// reads untrusted bundles.
+const rootFileLimit = 64 << 20
+
 // Verify reads the bundle at file in one pass, hashing every entry, and
 // compares what it found with manifest.json and SHA256SUMS. An error is
 // returned only when the file cannot be opened; every fault found inside
-// is in the Report.
+// is in the Report. Memory stays bounded whatever the bundle holds: the
+// root files it parses (manifest.json, SHA256SUMS, custody.json) are kept
+// up to 64 MiB each, and a larger one is reported as a problem.
 func Verify(ctx context.Context, file string) (*Report, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("opening bundle %s: %w", file, err)
 	}
 	defer f.Close()
+	return verifyStream(ctx, file, f), nil
+}
+
+// verifyStream verifies the bundle read from f, named file in the report.
+func verifyStream(ctx context.Context, file string, f io.Reader) *Report {
 	r := &Report{File: file}
 
 	format, stream, err := archives.Identify(ctx, "", f)
 	if err != nil {
 		r.Problems = append(r.Problems, fmt.Sprintf("not a readable archive: %v", err))
-		return r, nil
+		return r
 	}
 	ex, ok := format.(archives.Extractor)
 	if !ok {
 		r.Problems = append(r.Problems, fmt.Sprintf("not an archive of files (found %s)", format.Extension()))
-		return r, nil
+		return r
 	}
 	r.Format = format.Extension()
 
 	found := map[string]entry{}
-	var raw = map[string][]byte{} // the small root files, kept to parse
+	raw := map[string][]byte{}   // the root files to parse
+	tooBig := map[string]int64{} // root files over rootFileLimit, with their size
 	buf := make([]byte, copyBufSize)
 	walkErr := ex.Extract(ctx, stream, func(ctx context.Context, fi archives.FileInfo) error {
 		name := strings.TrimPrefix(path.Clean("/"+fi.NameInArchive), "/")
@@ -120,9 +135,11 @@ func Verify(ctx context.Context, file string) (*Report, error) {
 		defer rc.Close()
 		h := sha256.New()
 		var dst io.Writer = h
-		var keep *bytes.Buffer
-		if Reserved(rel) {
-			keep = &bytes.Buffer{}
+		var keep *rootBuffer
+		if parsed(rel) {
+			// A header that claims more than the limit is believed at
+			// once; one that claims less is not trusted either.
+			keep = &rootBuffer{over: fi.Size() > rootFileLimit}
 			dst = io.MultiWriter(h, keep)
 		}
 		n, err := io.CopyBuffer(writerOnly{dst}, readerOnly{rc}, buf)
@@ -132,22 +149,60 @@ func Verify(ctx context.Context, file string) (*Report, error) {
 			return fmt.Errorf("reading %s: %w", name, err)
 		}
 		found[rel] = entry{size: n, sum: hex.EncodeToString(h.Sum(nil))}
-		if keep != nil {
-			raw[rel] = keep.Bytes()
+		if keep != nil && keep.over {
+			tooBig[rel] = n
+			delete(raw, rel)
+		} else if keep != nil {
+			raw[rel] = keep.b
+			delete(tooBig, rel)
 		}
 		return nil
 	})
 	if walkErr != nil {
 		r.Problems = append(r.Problems, fmt.Sprintf("archive is truncated or corrupt after %d entries: %v", r.Entries, walkErr))
 	}
-	r.compare(found, raw)
+	r.compare(found, raw, tooBig)
 	r.Intact = len(r.Problems) == 0 && len(r.Missing) == 0 && len(r.Extra) == 0 && len(r.Altered) == 0
-	return r, nil
+	return r
+}
+
+// parsed reports whether Verify reads the root file name, not just hashes it.
+func parsed(name string) bool {
+	return name == ManifestName || name == SumsName || name == CustodyName
+}
+
+// rootBuffer keeps a root file to parse, up to rootFileLimit bytes. Past
+// the limit it drops what it holds and keeps only the fact.
+type rootBuffer struct {
+	b    []byte
+	over bool
+}
+
+func (r *rootBuffer) Write(p []byte) (int, error) {
+	if !r.over && int64(len(r.b))+int64(len(p)) > rootFileLimit {
+		r.over, r.b = true, nil
+	}
+	if !r.over {
+		r.b = append(r.b, p...)
+	}
+	return len(p), nil
+}
+
+// tooLarge is the problem of a root file over rootFileLimit.
+func tooLarge(name string, n int64) string {
+	return fmt.Sprintf("%s is %d bytes, more than the limit of %d: not a bundle this tool wrote, or tampered", name, n, int64(rootFileLimit))
 }
 
 // compare checks what was found against the manifest and SHA256SUMS.
-func (r *Report) compare(found map[string]entry, raw map[string][]byte) {
+func (r *Report) compare(found map[string]entry, raw map[string][]byte, tooBig map[string]int64) {
+	for name, n := range tooBig {
+		r.Problems = append(r.Problems, tooLarge(name, n))
+	}
 	mb, ok := raw[ManifestName]
+	if _, big := tooBig[ManifestName]; big {
+		sort.Strings(r.Problems)
+		return
+	}
 	if !ok {
 		r.Problems = append(r.Problems, "manifest.json is missing: this is not a complete forensic bundle")
 		return
@@ -195,7 +250,7 @@ func (r *Report) compare(found map[string]entry, raw map[string][]byte) {
 			r.Extra = append(r.Extra, name)
 		}
 	}
-	r.checkSums(found, raw)
+	r.checkSums(found, raw, tooBig)
 	sort.Strings(r.Missing)
 	sort.Strings(r.Extra)
 	sort.Slice(r.Altered, func(i, j int) bool { return r.Altered[i].Path < r.Altered[j].Path })
@@ -214,8 +269,12 @@ func (r *Report) check(name string, size int64, sum string, found map[string]ent
 
 // checkSums makes sure SHA256SUMS agrees with the content and covers it all,
 // since responders check extracted bundles with sha256sum -c.
-func (r *Report) checkSums(found map[string]entry, raw map[string][]byte) {
+func (r *Report) checkSums(found map[string]entry, raw map[string][]byte, tooBig map[string]int64) {
 	sb, ok := raw[SumsName]
+	if _, big := tooBig[SumsName]; big {
+		sort.Strings(r.Problems)
+		return
+	}
 	if !ok {
 		r.Problems = append(r.Problems, "SHA256SUMS is missing")
 		return
