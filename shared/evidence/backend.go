@@ -3,13 +3,11 @@ package evidence
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
-	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -28,6 +26,10 @@ type backend interface {
 	put(name string, size int64, mtime time.Time, r io.Reader) (int64, error)
 	// finish writes the archive's end.
 	finish() error
+	// abort gives up on the archive: what compressors hold is flushed to
+	// the output, the archive is not ended, and every goroutine the
+	// backend started is let go.
+	abort()
 }
 
 // copyBufSize is large enough to keep syscalls and compressor calls few.
@@ -44,10 +46,14 @@ func newBackend(f Format, out io.Writer, spoolDir string) (backend, error) {
 	case Tar:
 		return &tarBackend{out: out, spoolDir: spoolDir}, nil
 	case Zip:
-		return newZipBackend(out), nil
+		return &zipBackend{zw: zip.NewWriter(out)}, nil
 	}
 	return nil, fmt.Errorf("unsupported bundle format %d", f)
 }
+
+// removeOpenFile unlinks a file that is still open. A variable, so that
+// tests can act like Windows, where that fails.
+var removeOpenFile = os.Remove
 
 // tarBackend writes a tar stream, optionally compressed. It writes tar
 // headers with archive/tar and the content itself, so that content of
@@ -82,8 +88,20 @@ func (t *tarBackend) endMember() error {
 	if t.member == nil {
 		return nil
 	}
-	err := t.member.Close()
+	err := closeCompressor(t.member)
 	t.member = nil
+	return err
+}
+
+// closeCompressor closes c and, should that fail, resets it so that its
+// goroutines end: pgzip keeps one waiting after a failed write until then.
+func closeCompressor(c io.WriteCloser) error {
+	err := c.Close()
+	if err != nil {
+		if r, ok := c.(interface{ Reset(io.Writer) }); ok {
+			r.Reset(io.Discard)
+		}
+	}
 	return err
 }
 
@@ -129,18 +147,30 @@ func (t *tarBackend) putSpooled(name string, mtime time.Time, head []byte, r io.
 	// verbatim and start a new member for the padding. A gzip file of
 	// several members (RFC 1952, 2.2) and a zstd stream of several frames
 	// both decompress as one stream, so the result is an ordinary .tar.gz
-	// or .tar.zst. The spool file is unlinked at once: nothing is left
-	// behind, even on a crash.
+	// or .tar.zst. The spool file is unlinked at once where the system
+	// allows it, so that nothing is left behind even on a crash; Windows
+	// does not remove an open file, so there it is removed once closed.
 	tmp, err := os.CreateTemp(t.spoolDir, ".forensic-spool-*")
 	if err != nil {
 		return 0, fmt.Errorf("creating spool file: %w", err)
 	}
-	os.Remove(tmp.Name())
-	defer tmp.Close()
+	unlinked := removeOpenFile(tmp.Name()) == nil
+	defer func() {
+		tmp.Close()
+		if !unlinked {
+			os.Remove(tmp.Name())
+		}
+	}()
 	var dst io.Writer = tmp
-	var cw io.WriteCloser
+	var cw io.WriteCloser // open until the spooled member is complete
+	defer func() {
+		if cw != nil {
+			closeCompressor(cw)
+		}
+	}()
 	if t.comp != nil {
 		if cw, err = t.comp.OpenWriter(tmp); err != nil {
+			cw = nil
 			return 0, fmt.Errorf("starting compressor: %w", err)
 		}
 		dst = cw
@@ -155,7 +185,9 @@ func (t *tarBackend) putSpooled(name string, mtime time.Time, head []byte, r io.
 		return n, fmt.Errorf("spooling: %w", err)
 	}
 	if cw != nil {
-		if err := cw.Close(); err != nil {
+		err := closeCompressor(cw)
+		cw = nil
+		if err != nil {
 			return n, fmt.Errorf("spooling: %w", err)
 		}
 	}
@@ -175,8 +207,10 @@ func (t *tarBackend) putSpooled(name string, mtime time.Time, head []byte, r io.
 }
 
 // putKnown writes a file whose size is known: header, content, padding.
-// Should the reader end early, the entry is zero-filled to its declared
-// size to keep the archive readable, and an error says so.
+// Should r end early, the header has already promised size bytes and tar
+// cannot take that back: the entry is filled up with zeros, which keeps
+// the archive readable, and a *shortError tells the caller, which records
+// the artifact as failed and the zeros as no evidence.
 func (t *tarBackend) putKnown(name string, size int64, mtime time.Time, r io.Reader) (int64, error) {
 	if err := t.header(name, size, mtime); err != nil {
 		return 0, err
@@ -190,15 +224,27 @@ func (t *tarBackend) putKnown(name string, size int64, mtime time.Time, r io.Rea
 		return n, err
 	}
 	if n < size {
-		if _, err := io.CopyN(w, zeroReader{}, size-n); err != nil {
+		if _, err := io.CopyBuffer(writerOnly{w}, io.LimitReader(zeroReader{}, size-n), t.copyBuf()); err != nil {
 			return n, err
 		}
 		if err := t.pad(size); err != nil {
 			return n, err
 		}
-		return n, fmt.Errorf("%s ended after %d of %d bytes", name, n, size)
+		return n, &shortError{name: name, got: n, want: size, fill: size - n}
 	}
 	return n, t.pad(n)
+}
+
+// shortError is returned by put when r ended before the size it was given.
+// The entry holds the got bytes read, then fill zeros where the format
+// needs the size announced (tar); it is not an output error.
+type shortError struct {
+	name            string
+	got, want, fill int64
+}
+
+func (e *shortError) Error() string {
+	return fmt.Sprintf("%s ended after %d of %d bytes", e.name, e.got, e.want)
 }
 
 func (t *tarBackend) header(name string, size int64, mtime time.Time) error {
@@ -238,6 +284,13 @@ func (t *tarBackend) pad(n int64) error {
 	return err
 }
 
+func (t *tarBackend) abort() {
+	if t.member != nil {
+		closeCompressor(t.member)
+		t.member = nil
+	}
+}
+
 func (t *tarBackend) finish() error {
 	w, err := t.stream()
 	if err != nil {
@@ -249,83 +302,47 @@ func (t *tarBackend) finish() error {
 	return t.endMember()
 }
 
-// zipBackend writes a zip archive through mholt/archives. Zip entries can
-// be streamed without knowing their size first (data descriptors), so
-// nothing is spooled.
+// zipBackend writes a zip archive. Zip entries can be streamed without
+// knowing their size first (data descriptors), so nothing is spooled. It
+// uses the zip writer directly, not mholt/archives' ArchiveAsync, which
+// runs the writer in a goroutine of its own and drops the error of
+// closing it, that is of writing the central directory.
 type zipBackend struct {
-	jobs chan archives.ArchiveAsyncJob
-	done chan error
-}
-
-func newZipBackend(out io.Writer) *zipBackend {
-	z := &zipBackend{jobs: make(chan archives.ArchiveAsyncJob), done: make(chan error, 1)}
-	go func() {
-		// The archive must be finished even when the collection was
-		// interrupted, so it never sees the collection's context.
-		z.done <- archives.Zip{Compression: zip.Deflate}.ArchiveAsync(context.Background(), out, z.jobs)
-	}()
-	return z
+	zw  *zip.Writer
+	buf []byte
 }
 
 func (z *zipBackend) put(name string, size int64, mtime time.Time, r io.Reader) (int64, error) {
-	cr := &countingReader{r: r}
-	if size < 0 {
-		// archives copies exactly Size() bytes; the largest size means "to
-		// the end". The zip writer streams with a data descriptor and
-		// records the real sizes, so the local header's value is not used.
-		size = math.MaxInt64
+	hdr := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: mtime}
+	hdr.SetMode(0o644)
+	w, err := z.zw.CreateHeader(hdr)
+	if err != nil {
+		return 0, err
 	}
-	info := entryInfo{name: name, size: size, mtime: mtime}
-	result := make(chan error, 1)
-	z.jobs <- archives.ArchiveAsyncJob{
-		File: archives.FileInfo{
-			FileInfo:      info,
-			NameInArchive: name,
-			Open:          func() (fs.File, error) { return entryFile{Reader: cr, info: info}, nil },
-		},
-		Result: result,
+	if z.buf == nil {
+		z.buf = make([]byte, copyBufSize)
 	}
-	return cr.n, <-result
+	src := r
+	if size >= 0 {
+		src = io.LimitReader(r, size)
+	}
+	// r's own WriteTo (see pump) hands its chunks over without a copy.
+	n, err := io.CopyBuffer(writerOnly{w}, src, z.buf)
+	if err != nil {
+		return n, err
+	}
+	if size >= 0 && n < size {
+		// The sizes are recorded after the content: nothing to fill.
+		return n, &shortError{name: name, got: n, want: size}
+	}
+	return n, nil
 }
 
-func (z *zipBackend) finish() error {
-	close(z.jobs)
-	return <-z.done
-}
+func (z *zipBackend) finish() error { return z.zw.Close() }
 
-// entryInfo is the fs.FileInfo of a regular file about to be archived.
-type entryInfo struct {
-	name  string
-	size  int64
-	mtime time.Time
-}
-
-func (e entryInfo) Name() string       { return e.name }
-func (e entryInfo) Size() int64        { return e.size }
-func (e entryInfo) Mode() fs.FileMode  { return 0o644 }
-func (e entryInfo) ModTime() time.Time { return e.mtime }
-func (e entryInfo) IsDir() bool        { return false }
-func (e entryInfo) Sys() any           { return nil }
-
-// entryFile presents a reader as the fs.File that archives.FileInfo.Open returns.
-type entryFile struct {
-	io.Reader
-	info entryInfo
-}
-
-func (f entryFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f entryFile) Close() error               { return nil }
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
+// abort flushes the finished entries and leaves the archive without its
+// central directory, like a tar archive without its end.
+func (z *zipBackend) abort() { z.zw.Flush() }
 
 // countingWriter counts and hashes the bytes of the archive file itself,
 // so that the bundle's own SHA-256 is known when it is closed without
@@ -338,8 +355,15 @@ type countingWriter struct {
 	chunks chan []byte
 	free   chan []byte
 	done   chan struct{}
-	stop   sync.Once
+	// mu orders Write and sum: a compressor's goroutine may still write
+	// when the bundle is aborted, and must then find the writer stopped,
+	// not send on a closed channel.
+	mu      sync.Mutex
+	stopped bool
 }
+
+// errStopped is what a write gets once the archive was finished or aborted.
+var errStopped = errors.New("writing to a bundle archive that is already closed")
 
 func newCountingWriter(w io.Writer) *countingWriter {
 	c := &countingWriter{w: w, h: sha256.New(), chunks: make(chan []byte, 8), free: make(chan []byte, 8), done: make(chan struct{})}
@@ -357,6 +381,11 @@ func newCountingWriter(w io.Writer) *countingWriter {
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return 0, errStopped
+	}
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
 	if n > 0 {
@@ -371,8 +400,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // sum stops the hashing goroutine and returns the digest of all writes.
+// Later writes fail with errStopped and reach neither hash nor output.
 func (c *countingWriter) sum() []byte {
-	c.stop.Do(func() { close(c.chunks) })
+	c.mu.Lock()
+	if !c.stopped {
+		c.stopped = true
+		close(c.chunks)
+	}
+	c.mu.Unlock()
 	<-c.done
 	return c.h.Sum(nil)
 }

@@ -138,16 +138,20 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSha256sumCheck extracts bundles with the real tar and checks them
-// with the real sha256sum, as responders do.
+// TestSha256sumCheck extracts bundles with the real tar or unzip and
+// checks them with the real sha256sum, as responders do.
 func TestSha256sumCheck(t *testing.T) {
-	for _, f := range []Format{TarGz, TarZst, Tar} {
+	for _, f := range []Format{TarGz, TarZst, Tar, Zip} {
 		t.Run(f.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			file := filepath.Join(dir, "b"+f.Extension())
 			writeBundle(t, file, f, true)
-			args := map[Format][]string{TarGz: {"-xzf"}, TarZst: {"--zstd", "-xf"}, Tar: {"-xf"}}[f]
-			run(t, dir, "tar", append(args, file)...)
+			if f == Zip {
+				run(t, dir, "unzip", "-q", file)
+			} else {
+				args := map[Format][]string{TarGz: {"-xzf"}, TarZst: {"--zstd", "-xf"}, Tar: {"-xf"}}[f]
+				run(t, dir, "tar", append(args, file)...)
+			}
 			out := run(t, filepath.Join(dir, "case-1"), "sha256sum", "-c", "SHA256SUMS")
 			for _, name := range []string{"container/filesystem.tar: OK", "manifest.json: OK", "custody.json: OK", "collection.log: OK"} {
 				if !strings.Contains(out, name) {

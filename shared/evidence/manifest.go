@@ -56,6 +56,9 @@ type Artifact struct {
 	Ended     time.Time `json:"ended"`
 	// Partial is true when the source failed after some bytes were stored:
 	// the stored bytes are hashed and intact, but the artifact is cut short.
+	// A source that ended before the size it announced is partial too; in
+	// a tar bundle its entry is filled up with zeros to that size (hashed
+	// with the rest), and Error says from which byte on it is no evidence.
 	Partial bool `json:"partial,omitempty"`
 	// Error is why the artifact is missing or partial.
 	Error string `json:"error,omitempty"`

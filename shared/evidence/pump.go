@@ -158,6 +158,13 @@ func (p *pump) WriteTo(w io.Writer) (int64, error) {
 // finish stops the goroutines and returns the count, the digest and the
 // source's error. Bytes not handed out are not hashed.
 func (p *pump) finish() (int64, []byte, error) {
+	n, h, err := p.stop()
+	return n, h.Sum(nil), err
+}
+
+// stop is finish, returning the hash itself, which the caller may go on
+// writing to (see Writer.add).
+func (p *pump) stop() (int64, hash.Hash, error) {
 	close(p.done)
 	if p.buf != nil && len(p.cur) == 0 {
 		p.hashCh <- p.buf
@@ -186,5 +193,5 @@ func (p *pump) finish() (int64, []byte, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.n, p.h.Sum(nil), p.err
+	return p.n, p.h, p.err
 }

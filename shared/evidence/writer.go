@@ -202,18 +202,29 @@ func (w *Writer) add(m Meta, size int64, r io.Reader) (Artifact, error) {
 	}
 	var (
 		src    io.Reader
-		digest func() (int64, []byte, error)
+		digest func() (int64, hash.Hash, error)
 	)
 	if size < 0 {
 		p := newPump(r)
-		src, digest = p, p.finish
+		src, digest = p, p.stop
 	} else {
 		hr := &hashingReader{r: r, h: sha256.New()}
-		src, digest = hr, func() (int64, []byte, error) { return hr.n, hr.h.Sum(nil), hr.err }
+		src, digest = hr, func() (int64, hash.Hash, error) { return hr.n, hr.h, hr.err }
 	}
 	_, err = w.backend.put(w.opts.Root+"/"+a.Path, size, w.now(), src)
-	n, sum, srcErr := digest()
+	n, h, srcErr := digest()
 	a.Ended = w.now()
+	var short *shortError
+	if errors.As(err, &short) {
+		// The source gave less than it announced: a failure of the
+		// artifact, not of the bundle. Every stored byte is hashed, the
+		// zeros the format needed too, and the error says which bytes
+		// are evidence.
+		io.CopyN(h, zeroReader{}, short.fill)
+		n += short.fill
+		srcErr = shortReason(srcErr, short)
+		err = nil
+	}
 	if err != nil {
 		w.fatal = fmt.Errorf("writing %s into bundle: %w", a.Path, err)
 		a.Error = w.fatal.Error()
@@ -221,7 +232,7 @@ func (w *Writer) add(m Meta, size int64, r io.Reader) (Artifact, error) {
 		return a, w.fatal
 	}
 	a.Size = n
-	a.SHA256 = hex.EncodeToString(sum)
+	a.SHA256 = hex.EncodeToString(h.Sum(nil))
 	if srcErr != nil {
 		a.Partial = true
 		a.Error = srcErr.Error()
@@ -233,6 +244,19 @@ func (w *Writer) add(m Meta, size int64, r io.Reader) (Artifact, error) {
 	}
 	w.logLine("artifact %s %d bytes sha256 %s (%s)", a.Path, a.Size, a.SHA256, a.Producer)
 	return a, nil
+}
+
+// shortReason is the artifact's error when its source ended early: the
+// source's own error, if any, and where the evidence ends.
+func shortReason(srcErr error, short *shortError) error {
+	reason := fmt.Sprintf("the source ended after %d of the %d bytes announced", short.got, short.want)
+	if short.fill > 0 {
+		reason += fmt.Sprintf("; the %d zero bytes after them only keep the archive readable and are not evidence", short.fill)
+	}
+	if srcErr != nil {
+		return fmt.Errorf("%w; %s", srcErr, reason)
+	}
+	return errors.New(reason)
 }
 
 // begin checks the writer's state and the artifact's path under w.mu.
@@ -397,15 +421,19 @@ func (w *Writer) putRoot(name string, data []byte) error {
 	return nil
 }
 
-// Abort gives up on a bundle after a fatal error. The file, which cannot be
-// finished, is kept for examination under the name PATH.partial (never
-// overwriting), and that name is returned. A bundle written to a stream
-// is left as it is.
+// Abort gives up on a bundle after a fatal error. What the compressors
+// still hold is flushed, the archive is not ended, and nothing the writer
+// started is left running. The file, which cannot be finished, is kept for
+// examination under the name PATH.partial (never overwriting), and that
+// name is returned. A bundle written to a stream is left as it is.
 func (w *Writer) Abort() (string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished = true
-	w.out.sum() // stops the archive hashing
+	// The compressors flush what they hold and their goroutines end before
+	// the archive hashing stops: after that a late write would fail.
+	w.backend.abort()
+	w.out.sum()
 	if w.file == nil {
 		return "", nil
 	}
