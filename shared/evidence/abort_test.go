@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestAbortWhileCompressing(t *testing.T) {
 			base := runtime.NumGoroutine()
 			dir := t.TempDir()
 			for i := range 20 {
-				file := filepath.Join(dir, "b"+itoa(i)+f.Extension())
+				file := filepath.Join(dir, "b"+strconv.Itoa(i)+f.Extension())
 				w, err := Create(file, Options{Root: "r", Format: f})
 				if err != nil {
 					t.Fatal(err)
