@@ -33,5 +33,5 @@ export KUBECTL
 echo "e2e.sh: KUBECONFIG=$KUBECONFIG" >&2
 
 status=0
-(cd "$repo" && go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/kube/... "$@") || status=$?
+(cd "$repo" && go run ./tools/testjson -- -tags e2e -count=1 -v -timeout 20m ./test/e2e/kube/... "$@") || status=$?
 exit "$status"
