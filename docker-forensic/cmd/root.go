@@ -38,6 +38,9 @@ command: inspect, filesystem, diff, logs, processes, stats, image, networks,
 volumes and engine details, written into one archive whose every file is
 hashed (SHA-256) as it is written, with a manifest and a custody record.
 Check a bundle later with "docker forensic verify".`,
+		// Cobra would print the usage on standard output: ShowUsage puts
+		// it into the error instead, which the docker CLI prints on
+		// standard error, for bad command lines only.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -47,7 +50,7 @@ Check a bundle later with "docker forensic verify".`,
 		offline(fcli.NewAnalyzeCommand("docker forensic", dockerCLI.Out())),
 		offline(fcli.NewVersionCommand("docker-forensic", dockerCLI.Out())),
 	)
-	exitCodes(root)
+	fcli.ShowUsage(root, statusError)
 	return root
 }
 
@@ -58,25 +61,15 @@ func offline(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
-// exitCodes makes every command's ExitError the process exit status,
-// through the docker CLI's StatusError.
-func exitCodes(cmd *cobra.Command) {
-	for _, c := range cmd.Commands() {
-		exitCodes(c)
+// statusError turns a command's error into the docker CLI's StatusError,
+// which the plugin framework prints on standard error before it exits
+// with the status: an ExitError's code, else 1 (nothing collected, or a
+// bad command line, whose usage is part of the error).
+func statusError(err error) error {
+	code := 1
+	var ee *fcli.ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
 	}
-	if cmd.RunE == nil {
-		return
-	}
-	run := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, args []string) error {
-		err := run(c, args)
-		var ee *fcli.ExitError
-		if errors.As(err, &ee) {
-			return cli.StatusError{Cause: ee.Err, Status: "docker forensic: " + ee.Err.Error(), StatusCode: ee.Code}
-		}
-		if err != nil {
-			return cli.StatusError{Cause: err, Status: "docker forensic: " + err.Error(), StatusCode: 1}
-		}
-		return nil
-	}
+	return cli.StatusError{Cause: err, Status: "docker forensic: " + err.Error(), StatusCode: code}
 }

@@ -19,6 +19,7 @@ func NewVersionCommand(toolName string, out io.Writer) *cobra.Command {
 		Short: "Print the version, commit, build date and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SilenceUsage = true // nothing to validate: any failure is at run time
 			v := map[string]string{
 				"name": toolName, "version": version.Version, "commit": version.Commit,
 				"date": version.Date, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH,

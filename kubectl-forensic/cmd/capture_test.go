@@ -158,8 +158,14 @@ func TestBadInputOneLine(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
 			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans several lines: %q", err)
+			// A bad command line is followed by the usage (TestUsageOnlyForBadCommandLines).
+			problem := err
+			var ue *fcli.UsageError
+			if errors.As(err, &ue) {
+				problem = ue.Err
+			}
+			if strings.Contains(problem.Error(), "\n") {
+				t.Errorf("error spans several lines: %q", problem)
 			}
 			var ee *fcli.ExitError
 			if errors.As(err, &ee) && ee.Code == 0 {

@@ -20,6 +20,9 @@ is hashed (SHA-256) as it is written, with a manifest and a custody record.
 Start with "kubectl forensic capture POD" (or deploy/NAME, -l SELECTOR);
 "kubectl forensic preflight" says first what your access allows. Check a
 bundle later with "kubectl forensic verify".`,
+		// Cobra would print the usage on standard output: ShowUsage puts
+		// it into the error instead, which main prints on standard error,
+		// for bad command lines only.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl forensic"},
@@ -38,5 +41,6 @@ bundle later with "kubectl forensic verify".`,
 		fcli.NewAnalyzeCommand("kubectl forensic", streams.Out),
 		fcli.NewVersionCommand("kubectl-forensic", streams.Out),
 	)
+	fcli.ShowUsage(root, nil)
 	return root
 }
