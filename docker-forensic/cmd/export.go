@@ -70,7 +70,8 @@ is shown on standard error; the bundle's path is printed on standard output.
 
 Exit status: 0 every bundle complete; 2 a bundle was written but is
 incomplete (see its manifest), or one of several containers failed;
-1 nothing was collected. Ctrl-C stops the collection and still closes a
+1 nothing was collected (for a bad command line, the usage follows the
+error). Ctrl-C stops the collection and still closes a
 readable bundle marked incomplete.`,
 		Example: `  docker forensic export web
   docker forensic export --case IR-2041 --examiner "J. Doe" -o web.tar.zst web
@@ -123,16 +124,23 @@ func (o *exportOptions) Complete(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// Validate checks the options before anything is collected.
+// liveFlags are the names of the flags export binds to agent.RunOptions,
+// for the agent's own checks of them.
+var liveFlags = agent.FlagNames{Pcap: "--pcap", PcapInterface: "--pcap-iface", PcapMaxPackets: "--pcap-max-packets",
+	PcapMaxBytes: "--pcap-max-bytes", Proc: "--processes", ProcEnv: "--processes-env"}
+
+// Validate checks the options before anything is collected or created:
+// live capture flags the agent would refuse are refused here, before a
+// sidecar exists, and so are flags that would be ignored.
 func (o *exportOptions) Validate(stdoutIsTerminal bool) error {
 	if len(o.containers) > 1 && o.output.Path != "" {
 		return fmt.Errorf("-o names one bundle, but %d containers were given: use --output-dir for several", len(o.containers))
 	}
-	if o.live.Run.Pcap && o.pcap <= 0 && o.live.Run.PcapMaxPackets <= 0 && o.live.Run.PcapMaxBytes <= 0 {
-		return fmt.Errorf("--pcap needs a duration above zero (e.g. --pcap 30s), or --pcap 0 with --pcap-max-packets or --pcap-max-bytes")
+	if err := o.live.Run.ValidateFlags(liveFlags); err != nil {
+		return err
 	}
-	if o.live.Run.ProcEnv && !o.live.Run.Proc {
-		return fmt.Errorf("--processes-env goes with --processes")
+	if o.live.Image != "" && !o.live.Enabled() {
+		return fmt.Errorf("--agent-image is the image of live capture: use it with --pcap or --processes")
 	}
 	if o.output.Path != "" && o.output.Dir != "" {
 		return fmt.Errorf("-o and --output-dir do not go together")
