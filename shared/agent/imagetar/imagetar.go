@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -27,6 +29,22 @@ type Options struct {
 	Created time.Time
 	// Labels are the image's labels.
 	Labels map[string]string
+	// Files are more files for the layer, such as the interpreter and the
+	// shared libraries of a dynamically linked binary; their parent folders
+	// are added. Empty for a static binary, whose layer holds it alone.
+	Files []File
+	// Env is the image's environment, KEY=value; empty means none.
+	Env []string
+}
+
+// File is one more regular file of the layer.
+type File struct {
+	// Path is absolute, such as "/lib64/ld-linux-x86-64.so.2".
+	Path string
+	// Data is the file's content.
+	Data []byte
+	// Mode is the file's permission bits; zero means 0644.
+	Mode int64
 }
 
 // Result names what was written.
@@ -91,22 +109,29 @@ func Write(w io.Writer, binary io.Reader, size int64, o Options) (Result, error)
 		}
 		return Result{}, fmt.Errorf("writing image layer: %w", err)
 	}
+	if err := writeFiles(lt, o.Path, o.Files, o.Created); err != nil {
+		return Result{}, fmt.Errorf("writing image layer: %w", err)
+	}
 	if err := lt.Close(); err != nil {
 		return Result{}, fmt.Errorf("writing image layer: %w", err)
 	}
 	layerDigest := digest(layer.Bytes())
 
 	// The config: Docker's image ID is its digest.
+	runConfig := map[string]any{
+		"Entrypoint": []string{o.Path},
+		"WorkingDir": "/",
+		"Labels":     o.Labels,
+	}
+	if len(o.Env) > 0 {
+		runConfig["Env"] = o.Env
+	}
 	config, err := json.Marshal(map[string]any{
 		"created":      o.Created,
 		"architecture": o.Arch,
 		"os":           "linux",
-		"config": map[string]any{
-			"Entrypoint": []string{o.Path},
-			"WorkingDir": "/",
-			"Labels":     o.Labels,
-		},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
+		"config":       runConfig,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
 		"history": []map[string]any{{
 			"created":    o.Created,
 			"created_by": "forensic-agent image: the static agent binary on an empty base",
@@ -183,6 +208,44 @@ func Write(w io.Writer, binary io.Reader, size int64, o Options) (Result, error)
 		return Result{}, fmt.Errorf("writing image tarball: %w", err)
 	}
 	return Result{ManifestDigest: manifestDigest, ConfigDigest: configDigest, LayerDigest: layerDigest}, nil
+}
+
+// writeFiles adds files after the binary, each after its parent folders,
+// in path order; a path that is not absolute and clean, or that repeats
+// the binary's, is refused.
+func writeFiles(tw *tar.Writer, binPath string, files []File, mtime time.Time) error {
+	if len(files) == 0 {
+		return nil
+	}
+	sorted := append([]File(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	dirs := map[string]bool{"/": true}
+	for i, f := range sorted {
+		if !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || f.Path == "/" || f.Path == binPath || (i > 0 && sorted[i-1].Path == f.Path) {
+			return fmt.Errorf("file path %q in the image must be absolute, clean and unique", f.Path)
+		}
+		var parents []string
+		for d := path.Dir(f.Path); !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+			parents = append(parents, d)
+		}
+		for j := len(parents) - 1; j >= 0; j-- {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(parents[j], "/") + "/", Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX}); err != nil {
+				return err
+			}
+		}
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(f.Path, "/"), Mode: mode, Size: int64(len(f.Data)), ModTime: mtime, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func digest(b []byte) string {
