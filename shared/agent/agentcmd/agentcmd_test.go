@@ -1,12 +1,14 @@
 //go:build linux
 
-package main
+package agentcmd
 
 import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -105,5 +107,53 @@ func TestUnpack(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(o), &sum); err != nil || !sum.Ended || !sum.Artifacts[0].Verified {
 		t.Errorf("summary %s: %v", o, err)
+	}
+}
+
+func TestInvoked(t *testing.T) {
+	for argv0, want := range map[string]bool{
+		"/forensic-agent": true, "forensic-agent": true, "/x/y/forensic-agent": true,
+		"docker-forensic": false, "/usr/libexec/docker/cli-plugins/docker-forensic": false, "forensic-agent-x": false,
+	} {
+		if got := Invoked(argv0); got != want {
+			t.Errorf("Invoked(%q) = %v, want %v", argv0, got, want)
+		}
+	}
+}
+
+// TestImageLabels: the image command labels the image with the binary's
+// SHA-256 and architecture, and refuses an --arch the binary is not for.
+func TestImageLabels(t *testing.T) {
+	out, errf, read := files(t)
+	img := filepath.Join(t.TempDir(), "img.tar")
+	other := map[string]string{"amd64": "arm64"}[runtime.GOARCH]
+	if other == "" {
+		other = "amd64"
+	}
+	if code := run([]string{"image", "-o", img, "--binary", "/bin/ls", "--arch", other}, nil, out, errf); code != exitFailed {
+		t.Errorf("--arch %s for a %s binary: exit %d", other, runtime.GOARCH, code)
+	}
+	if _, e := read(); !strings.Contains(e, "built for linux/"+runtime.GOARCH) {
+		t.Errorf("stderr %q", e)
+	}
+	if code := run([]string{"image", "-o", img, "--binary", "/bin/ls", "--name", "forensic/agent:t"}, nil, out, errf); code != exitOK {
+		_, e := read()
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	b, err := exec.Command("tar", "-xOf", img, "manifest.json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m []struct{ Config string }
+	json.Unmarshal(b, &m)
+	config, err := exec.Command("tar", "-xOf", img, m[0].Config).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := exec.Command("sha256sum", "/bin/ls").Output()
+	for _, want := range []string{`"io.forensic-tools.agent.sha256":"` + strings.Fields(string(sum))[0] + `"`, `"io.forensic-tools.agent.arch":"` + runtime.GOARCH + `"`, `"org.opencontainers.image.title":"forensic-agent"`} {
+		if !strings.Contains(string(config), want) {
+			t.Errorf("config lacks %s: %s", want, config)
+		}
 	}
 }
