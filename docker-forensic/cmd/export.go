@@ -118,7 +118,7 @@ func (o *exportOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.live.Run.PcapDuration = o.pcap
 	o.live.Run.PcapFormat = agent.PcapNG
 	if o.live.Enabled() {
-		o.live.Binary, o.live.BinaryArch = agentbin.Binary(), agentbin.Arch
+		o.live.Agents = agentbin.Source()
 		o.docker.Live = &o.live
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +18,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/agent/agentimage"
 	"github.com/forensic-tools/forensic/shared/agent/agentio"
-	"github.com/forensic-tools/forensic/shared/agent/imagetar"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
@@ -31,13 +32,63 @@ import (
 type LiveOptions struct {
 	// Run says what the agent captures (packets, processes).
 	Run agent.RunOptions
-	// Image is the agent image; empty means agent.DefaultImage().
+	// Image is an agent image the user named (--agent-image): it is used
+	// as it is, unless it is for another architecture than the engine's.
+	// Empty means agent.DefaultImage(), which the plugin manages: it
+	// creates it, or replaces it when it does not hold the agent the
+	// plugin carries for the engine's architecture.
 	Image string
-	// Binary is the static linux agent the plugin carries, used to create
-	// the default image when the engine lacks it; nil when none is carried.
-	Binary []byte
-	// BinaryArch is Binary's GOARCH.
-	BinaryArch string
+	// Agents are the agents the plugin can put into the default image.
+	Agents AgentSource
+}
+
+// AgentSource is what a plugin carries to make the agent image for an
+// engine of a given architecture.
+type AgentSource struct {
+	// Embedded maps a GOARCH to a static linux agent built into the plugin.
+	Embedded map[string][]byte
+	// Self is the path of an executable that runs as the agent when
+	// started under the name forensic-agent: the running plugin itself
+	// (/proc/self/exe). Empty when the plugin cannot be its own agent.
+	Self string
+}
+
+// For returns the agent for a linux/arch engine: the embedded one when the
+// plugin carries it, else the plugin's own executable when it is a
+// linux/arch ELF (with its interpreter and libraries when it is dynamically
+// linked). It returns nil and no error when there is none.
+func (s AgentSource) For(arch string) (*agentimage.Agent, error) {
+	if b := s.Embedded[arch]; len(b) > 0 {
+		return agentimage.Static(agentimage.SourceEmbedded, arch, b), nil
+	}
+	if s.Self == "" {
+		return nil, nil
+	}
+	if own, err := agentimage.ELFArch(s.Self); err != nil || own != arch {
+		return nil, nil
+	}
+	a, err := agentimage.FromExecutable(s.Self, agentimage.SourceSelf)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the plugin's own executable as the agent: %w", err)
+	}
+	return a, nil
+}
+
+// Archs lists the architectures the source has an agent for, sorted.
+func (s AgentSource) Archs() []string {
+	var archs []string
+	for a, b := range s.Embedded {
+		if len(b) > 0 {
+			archs = append(archs, a)
+		}
+	}
+	if s.Self != "" {
+		if own, err := agentimage.ELFArch(s.Self); err == nil && !slices.Contains(archs, own) {
+			archs = append(archs, own)
+		}
+	}
+	slices.Sort(archs)
+	return archs
 }
 
 // Enabled reports whether any live capture was asked for.
@@ -53,14 +104,11 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	if !x.t.Running() || x.t.Paused() {
 		return sink.Fail(m, fmt.Errorf("live capture needs a running, unpaused container (state %s)", stateOf(x.t)))
 	}
-	image := l.Image
-	if image == "" {
-		image = agent.DefaultImage()
-	}
-	img, err := x.ensureAgentImage(ctx, sink, image, l)
+	img, err := x.agentImage(ctx, sink, l)
 	if err != nil {
 		return sink.Fail(m, err)
 	}
+	image := img.Name
 	run := l.Run
 	run.TargetPID, run.WaitStdin = 1, true
 	caps := []string{"SYS_PTRACE"}
@@ -87,8 +135,8 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	}
 	action := evidence.Action{
 		What: "added sidecar container",
-		Detail: fmt.Sprintf("%s (%s) from image %s (%s), joined the network and process namespaces of the target, capabilities %s, read-only root; removed afterwards; agent arguments: %s",
-			name, created.ID, image, img.ID, strings.Join(caps, ","), strings.Join(run.Args(), " ")),
+		Detail: fmt.Sprintf("%s (%s) from image %s (%s) holding the %s, joined the network and process namespaces of the target, capabilities %s, read-only root; removed afterwards; agent arguments: %s",
+			name, created.ID, image, img.ID, img.Agent.describe(), strings.Join(caps, ","), strings.Join(run.Args(), " ")),
 		At: x.now(),
 	}
 	defer func() {
@@ -103,6 +151,7 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	sum, session, err := x.runAgent(ctx, sink, created.ID)
 	report := map[string]any{
 		"sidecar":      map[string]any{"name": name, "id": created.ID, "image": image, "image_id": img.ID, "image_digests": img.RepoDigests, "capabilities": caps, "network": "container:" + x.t.ID(), "pid": "container:" + x.t.ID()},
+		"agent":        img.Agent,
 		"agent_args":   run.Args(),
 		"agent_exit":   session.exitCode,
 		"agent_stderr": session.stderr.String(),
@@ -181,50 +230,139 @@ func (x *collectors) runAgent(ctx context.Context, sink collect.Sink, id string)
 	return sum, s, derr
 }
 
-// ensureAgentImage finds the agent image on the engine, or creates it
-// from the agent binary the plugin carries (no registry is involved).
-func (x *collectors) ensureAgentImage(ctx context.Context, sink collect.Sink, image string, l *LiveOptions) (imageID, error) {
+// agentImage is the image the sidecar runs and the agent in it.
+type agentImage struct {
+	Name        string
+	ID          string
+	RepoDigests []string
+	Agent       agentRecord
+}
+
+// agentRecord says which agent the sidecar ran, for custody and
+// agent/transfer.json.
+type agentRecord struct {
+	// Source is embedded or self for an agent this plugin put in the
+	// image (agentimage.Source*), image for an image the user named.
+	Source string `json:"source"`
+	SHA256 string `json:"sha256,omitempty"`
+	Arch   string `json:"arch"`
+	// Image says what happened to the image: reused, loaded, replaced or
+	// named (--agent-image).
+	Image       string            `json:"image"`
+	Interpreter string            `json:"interpreter,omitempty"`
+	Libraries   []string          `json:"libraries,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	EngineArch  string            `json:"engine_arch"`
+}
+
+func (r agentRecord) describe() string {
+	if r.Source == "image" {
+		return fmt.Sprintf("agent of the named image (linux/%s, labels %v)", r.Arch, r.Labels)
+	}
+	return fmt.Sprintf("%s agent linux/%s, sha256 %s", r.Source, r.Arch, r.SHA256)
+}
+
+// agentImage settles the agent image before anything is created: the
+// engine's platform first, then the image named with --agent-image
+// (checked for the architecture, used as it is), or the default image,
+// which is made from the agent this plugin carries for the engine's
+// architecture when missing or when it holds another agent. A plugin with
+// no agent for the engine is refused here.
+func (x *collectors) agentImage(ctx context.Context, sink collect.Sink, l *LiveOptions) (agentImage, error) {
+	v, err := x.c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return agentImage{}, EngineError(x.c, "asking the engine its platform for the agent", err)
+	}
+	if v.Os != "linux" || v.Arch == "" {
+		return agentImage{}, fmt.Errorf("the engine at %s runs %s/%s: the forensic agent runs on linux engines only", x.c.DaemonHost(), v.Os, v.Arch)
+	}
+	arch := v.Arch
+	if l.Image != "" {
+		res, err := x.c.ImageInspect(ctx, l.Image)
+		switch {
+		case cerrdefs.IsNotFound(err) && l.Image == agent.DefaultImage():
+			// Named, but the default one: made like the default.
+		case cerrdefs.IsNotFound(err):
+			return agentImage{}, fmt.Errorf("agent image %s is not on the engine at %s: load it there (docker load -i ...) or leave out --agent-image to use the agent this plugin carries", l.Image, x.c.DaemonHost())
+		case err != nil:
+			return agentImage{}, EngineError(x.c, "looking up agent image "+l.Image, err)
+		default:
+			if res.Architecture != arch {
+				return agentImage{}, fmt.Errorf("agent image %s is for linux/%s but the engine runs linux/%s: load an agent image for linux/%s (forensic-agent image --arch %s) or leave out --agent-image", l.Image, res.Architecture, arch, arch, arch)
+			}
+			labels := imageLabels(res)
+			return agentImage{Name: l.Image, ID: res.ID, RepoDigests: res.RepoDigests, Agent: agentRecord{
+				Source: "image", SHA256: labels[agentimage.LabelSHA256], Arch: res.Architecture, Image: "named", Labels: labels, EngineArch: arch,
+			}}, nil
+		}
+	}
+	a, err := l.Agents.For(arch)
+	if err != nil {
+		return agentImage{}, err
+	}
+	if a == nil {
+		carried := "none"
+		if archs := l.Agents.Archs(); len(archs) > 0 {
+			carried = "linux/" + strings.Join(archs, ", linux/")
+		}
+		return agentImage{}, fmt.Errorf("the engine runs linux/%s and this docker-forensic carries no agent for it (it carries: %s): use a release build (make dist) or build on linux/%s, or load an agent image for linux/%s and name it with --agent-image", arch, carried, arch, arch)
+	}
+	image := agent.DefaultImage()
+	rec := agentRecord{Source: a.Source, SHA256: a.SHA256, Arch: a.Arch, Interpreter: a.Interpreter, Libraries: a.Libraries, EngineArch: arch}
 	res, err := x.c.ImageInspect(ctx, image)
-	if err == nil {
-		return imageID{ID: res.ID, RepoDigests: res.RepoDigests}, nil
-	}
-	if !cerrdefs.IsNotFound(err) {
-		return imageID{}, EngineError(x.c, "looking up agent image "+image, err)
-	}
-	if l.Image != "" && l.Image != agent.DefaultImage() {
-		return imageID{}, fmt.Errorf("agent image %s is not on the engine at %s: load it there (docker load -i ...) or leave out --agent-image to use the agent this plugin carries", image, x.c.DaemonHost())
-	}
-	if len(l.Binary) == 0 {
-		return imageID{}, fmt.Errorf("agent image %s is not on the engine and this docker-forensic was built without the agent: build with `make build`, or load the image (forensic-agent/image.sh) and pass --agent-image", image)
-	}
-	if v, verr := x.c.ServerVersion(ctx, client.ServerVersionOptions{}); verr == nil && v.Arch != "" && v.Arch != l.BinaryArch {
-		return imageID{}, fmt.Errorf("the engine runs linux/%s but the agent this plugin carries is linux/%s: load an agent image for %s and pass --agent-image", v.Arch, l.BinaryArch, v.Arch)
+	var stale string
+	switch {
+	case err == nil:
+		labels := imageLabels(res)
+		if res.Architecture == a.Arch && labels[agentimage.LabelArch] == a.Arch && labels[agentimage.LabelSHA256] == a.SHA256 {
+			rec.Image, rec.Labels = "reused", labels
+			return agentImage{Name: image, ID: res.ID, RepoDigests: res.RepoDigests, Agent: rec}, nil
+		}
+		stale = fmt.Sprintf("%s (architecture %q, agent sha256 %q)", res.ID, res.Architecture, labels[agentimage.LabelSHA256])
+		sink.Logf("agent image %s on the engine is %s, not the agent this plugin carries for linux/%s (sha256 %s): replacing it", image, stale, arch, a.SHA256)
+	case !cerrdefs.IsNotFound(err):
+		return agentImage{}, EngineError(x.c, "looking up agent image "+image, err)
 	}
 	var tarball bytes.Buffer
-	if _, err := imagetar.Write(&tarball, bytes.NewReader(l.Binary), int64(len(l.Binary)), imagetar.Options{Name: image, Path: agent.BinaryPath, Arch: l.BinaryArch}); err != nil {
-		return imageID{}, fmt.Errorf("building the agent image: %w", err)
+	if _, err := a.WriteImage(&tarball, image, time.Time{}, nil); err != nil {
+		return agentImage{}, fmt.Errorf("building the agent image: %w", err)
 	}
 	at := x.now()
 	out, err := x.c.ImageLoad(ctx, &tarball, client.ImageLoadWithQuiet(true))
 	if err != nil {
-		return imageID{}, EngineError(x.c, "loading the agent image", err)
+		return agentImage{}, EngineError(x.c, "loading the agent image", err)
 	}
 	err = loadError(out)
 	out.Close()
 	if err != nil {
-		return imageID{}, fmt.Errorf("loading the agent image into the engine: %w", err)
+		return agentImage{}, fmt.Errorf("loading the agent image into the engine: %w", err)
 	}
 	res, err = x.c.ImageInspect(ctx, image)
 	if err != nil {
-		return imageID{}, EngineError(x.c, "looking up the loaded agent image "+image, err)
+		return agentImage{}, EngineError(x.c, "looking up the loaded agent image "+image, err)
 	}
-	sink.Action(evidence.Action{What: "loaded agent image", Detail: fmt.Sprintf("%s (%s) into the engine, built from the agent carried by the plugin; the target is not affected", image, res.ID), At: at, Until: x.now()})
-	return imageID{ID: res.ID, RepoDigests: res.RepoDigests}, nil
+	rec.Labels = imageLabels(res)
+	if rec.Labels[agentimage.LabelSHA256] != a.SHA256 {
+		return agentImage{}, fmt.Errorf("agent image %s on the engine still holds agent sha256 %q after loading %s: remove it (docker rmi %s) and try again", image, rec.Labels[agentimage.LabelSHA256], a.SHA256, image)
+	}
+	action := evidence.Action{What: "loaded agent image", At: at, Until: x.now(),
+		Detail: fmt.Sprintf("%s (%s) into the engine, built from the %s; the target is not affected", image, res.ID, a.Describe())}
+	rec.Image = "loaded"
+	if stale != "" {
+		rec.Image = "replaced"
+		action.What = "replaced agent image"
+		action.Detail = fmt.Sprintf("%s was %s, not the agent this plugin carries for the engine's linux/%s: loaded %s instead, built from the %s; the old image stays on the engine untagged; the target is not affected", image, stale, arch, res.ID, a.Describe())
+	}
+	sink.Action(action)
+	return agentImage{Name: image, ID: res.ID, RepoDigests: res.RepoDigests, Agent: rec}, nil
 }
 
-type imageID struct {
-	ID          string
-	RepoDigests []string
+// imageLabels returns an inspected image's labels.
+func imageLabels(res client.ImageInspectResult) map[string]string {
+	if res.Config == nil {
+		return map[string]string{}
+	}
+	return res.Config.Labels
 }
 
 // loadError reads the engine's JSON messages of an image load and returns

@@ -1,12 +1,26 @@
 package docker
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/agent/agentimage"
 	"github.com/forensic-tools/forensic/shared/agent/agentio"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
@@ -62,5 +76,239 @@ func TestLoadError(t *testing.T) {
 	}
 	if err := loadError(strings.NewReader(ok + bad)); err == nil || !strings.Contains(err.Error(), "invalid tar header") {
 		t.Errorf("failed load: %v", err)
+	}
+}
+
+// agentEngine is an engine for the agent image steps: it reports its
+// platform, keeps images by name, loads image tarballs by reading their
+// config as an engine would, and refuses to create the sidecar (where
+// these tests stop). calls records every call after ServerVersion.
+type agentEngine struct {
+	Client
+	arch   string
+	images map[string]client.ImageInspectResult
+	loaded [][]byte
+	calls  []string
+}
+
+func newAgentEngine(arch string) *agentEngine {
+	return &agentEngine{arch: arch, images: map[string]client.ImageInspectResult{}}
+}
+
+func (e *agentEngine) DaemonHost() string { return "unix:///fake.sock" }
+
+func (e *agentEngine) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
+	return client.ServerVersionResult{Os: "linux", Arch: e.arch}, nil
+}
+
+func (e *agentEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	e.calls = append(e.calls, "ImageInspect "+ref)
+	if res, ok := e.images[ref]; ok {
+		return res, nil
+	}
+	return client.ImageInspectResult{}, fmt.Errorf("no such image: %s: %w", ref, cerrdefs.ErrNotFound)
+}
+
+func (e *agentEngine) ImageLoad(_ context.Context, r io.Reader, _ ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	e.calls = append(e.calls, "ImageLoad")
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	e.loaded = append(e.loaded, b)
+	files := untarFiles(b)
+	var legacy []struct {
+		Config   string
+		RepoTags []string
+	}
+	if err := json.Unmarshal(files["manifest.json"], &legacy); err != nil || len(legacy) != 1 {
+		return nil, fmt.Errorf("bad manifest.json: %v", err)
+	}
+	var config struct {
+		Architecture string
+		Config       struct{ Labels map[string]string }
+	}
+	if err := json.Unmarshal(files[legacy[0].Config], &config); err != nil {
+		return nil, err
+	}
+	e.images[legacy[0].RepoTags[0]] = inspected("sha256:"+strings.TrimPrefix(legacy[0].Config, "blobs/sha256/"), config.Architecture, config.Config.Labels)
+	return io.NopCloser(strings.NewReader(`{"stream":"Loaded image"}`)), nil
+}
+
+func (e *agentEngine) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	e.calls = append(e.calls, "ContainerCreate "+o.Config.Image)
+	return client.ContainerCreateResult{}, errors.New("the test stops at the sidecar")
+}
+
+// created reports whether anything was created on the engine.
+func (e *agentEngine) created() bool {
+	for _, c := range e.calls {
+		if c == "ImageLoad" || strings.HasPrefix(c, "ContainerCreate") {
+			return true
+		}
+	}
+	return false
+}
+
+// inspected is an image as the engine describes it.
+func inspected(id, arch string, labels map[string]string) client.ImageInspectResult {
+	b, _ := json.Marshal(map[string]any{"Id": id, "Architecture": arch, "Config": map[string]any{"Labels": labels}})
+	var res client.ImageInspectResult
+	if err := json.Unmarshal(b, &res.InspectResponse); err != nil {
+		panic(err)
+	}
+	return res
+}
+
+func untarFiles(b []byte) map[string][]byte {
+	m := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return m
+		}
+		m[h.Name], _ = io.ReadAll(tr)
+	}
+}
+
+// otherArch is an architecture the agent is built for that this host is not.
+func otherArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "amd64"
+	}
+	return "arm64"
+}
+
+// runAgentStep runs the live collector against the engine and returns the
+// error recorded for agent/transfer.json and the custody actions.
+func runAgentStep(t *testing.T, e *agentEngine, live *LiveOptions) (string, []evidence.Action) {
+	t.Helper()
+	live.Run = agent.RunOptions{Proc: true}
+	w, err := evidence.Create(filepath.Join(t.TempDir(), "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &collect.Runner{Bundle: w}
+	res := r.Run(context.Background(), []collect.Collector{pick(t, "docker.agent", Collectors(e, running(), Options{Live: live, SpoolDir: t.TempDir()}))})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	a, _ := artifact(res.Manifest, "agent/transfer.json")
+	return a.Error, r.Custody.Actions
+}
+
+// TestAgentForOtherArchIsRefused: an engine of the other architecture,
+// and a plugin that carries only an agent of its own (embedded, and its
+// own executable): refused with the fix, before anything is created.
+func TestAgentForOtherArchIsRefused(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newAgentEngine(otherArch())
+	msg, actions := runAgentStep(t, e, &LiveOptions{Agents: AgentSource{Embedded: map[string][]byte{runtime.GOARCH: []byte("agent")}, Self: self}})
+	want := "the engine runs linux/" + otherArch() + " and this docker-forensic carries no agent for it (it carries: linux/" + runtime.GOARCH + "): use a release build (make dist) or build on linux/" + otherArch()
+	if !strings.Contains(msg, want) {
+		t.Errorf("error %q\nlacks %q", msg, want)
+	}
+	if e.created() || len(actions) != 0 {
+		t.Errorf("something was created before the refusal: calls %v, actions %v", e.calls, actions)
+	}
+}
+
+// TestEmbeddedAgentForEngineArch: the plugin carries agents for both
+// architectures; the engine's is the one put in the image, even though it
+// is not the plugin's own.
+func TestEmbeddedAgentForEngineArch(t *testing.T) {
+	self, _ := os.Executable()
+	e := newAgentEngine(otherArch())
+	embedded := map[string][]byte{runtime.GOARCH: []byte("agent for this host"), otherArch(): []byte("agent for the other arch")}
+	msg, actions := runAgentStep(t, e, &LiveOptions{Agents: AgentSource{Embedded: embedded, Self: self}})
+	if !strings.Contains(msg, "the test stops at the sidecar") {
+		t.Fatalf("error %q, want the sidecar step reached", msg)
+	}
+	if len(e.loaded) != 1 {
+		t.Fatalf("%d images loaded, want 1 (calls %v)", len(e.loaded), e.calls)
+	}
+	img := e.images[agent.DefaultImage()]
+	sum := sha256.Sum256(embedded[otherArch()])
+	if img.Architecture != otherArch() || img.Config.Labels[agentimage.LabelSHA256] != hex.EncodeToString(sum[:]) || img.Config.Labels[agentimage.LabelSource] != "embedded" {
+		t.Errorf("loaded image: arch %s, labels %v", img.Architecture, img.Config.Labels)
+	}
+	files := untarFiles(e.loaded[0])
+	var legacy []struct{ Layers []string }
+	json.Unmarshal(files["manifest.json"], &legacy)
+	layer := untarFiles(files[legacy[0].Layers[0]])
+	if string(layer["forensic-agent"]) != "agent for the other arch" || len(layer) != 1 {
+		t.Errorf("layer holds %v", layer)
+	}
+	if len(actions) != 1 || actions[0].What != "loaded agent image" || !strings.Contains(actions[0].Detail, "embedded agent linux/"+otherArch()+", sha256 "+hex.EncodeToString(sum[:])) {
+		t.Errorf("custody actions %+v", actions)
+	}
+	if last := e.calls[len(e.calls)-1]; last != "ContainerCreate "+agent.DefaultImage() {
+		t.Errorf("last call %q", last)
+	}
+}
+
+// TestExistingAgentImageChecked: an image under the default tag is reused
+// only when it holds this plugin's agent for the engine's architecture;
+// otherwise it is replaced, and custody says why.
+func TestExistingAgentImageChecked(t *testing.T) {
+	bin := []byte("the agent")
+	a := agentimage.Static(agentimage.SourceEmbedded, runtime.GOARCH, bin)
+	image := func(arch string, labels map[string]string) client.ImageInspectResult {
+		return inspected("sha256:old", arch, labels)
+	}
+	for _, tc := range []struct {
+		name     string
+		existing client.ImageInspectResult
+		replaced bool
+	}{
+		{"right agent", image(runtime.GOARCH, a.Labels()), false},
+		{"wrong architecture", image(otherArch(), map[string]string{agentimage.LabelSHA256: a.SHA256, agentimage.LabelArch: otherArch()}), true},
+		{"wrong agent", image(runtime.GOARCH, map[string]string{agentimage.LabelSHA256: strings.Repeat("0", 64), agentimage.LabelArch: runtime.GOARCH}), true},
+		{"no labels (busybox imported under the tag)", image(runtime.GOARCH, nil), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAgentEngine(runtime.GOARCH)
+			e.images[agent.DefaultImage()] = tc.existing
+			msg, actions := runAgentStep(t, e, &LiveOptions{Agents: AgentSource{Embedded: map[string][]byte{runtime.GOARCH: bin}}})
+			if !strings.Contains(msg, "the test stops at the sidecar") {
+				t.Fatalf("error %q, want the sidecar step reached", msg)
+			}
+			if !tc.replaced {
+				if len(e.loaded) != 0 || len(actions) != 0 {
+					t.Errorf("right image not reused: calls %v, actions %v", e.calls, actions)
+				}
+				return
+			}
+			if len(e.loaded) != 1 || e.images[agent.DefaultImage()].Config.Labels[agentimage.LabelSHA256] != a.SHA256 {
+				t.Fatalf("stale image not replaced: calls %v", e.calls)
+			}
+			if len(actions) != 1 || actions[0].What != "replaced agent image" || !strings.Contains(actions[0].Detail, "sha256:old") {
+				t.Errorf("custody actions %+v", actions)
+			}
+		})
+	}
+}
+
+// TestNamedAgentImage: an image named with --agent-image is refused for
+// another architecture than the engine's, and used as it is otherwise.
+func TestNamedAgentImage(t *testing.T) {
+	for _, arch := range []string{runtime.GOARCH, otherArch()} {
+		e := newAgentEngine(runtime.GOARCH)
+		e.images["registry.example/agent:1"] = inspected("sha256:mine", arch, nil)
+		msg, actions := runAgentStep(t, e, &LiveOptions{Image: "registry.example/agent:1"})
+		if arch == runtime.GOARCH {
+			if !strings.Contains(msg, "the test stops at the sidecar") || len(e.loaded) != 0 || len(actions) != 0 {
+				t.Errorf("named image of the right arch: error %q, calls %v, actions %v", msg, e.calls, actions)
+			}
+			continue
+		}
+		want := "agent image registry.example/agent:1 is for linux/" + arch + " but the engine runs linux/" + runtime.GOARCH
+		if !strings.Contains(msg, want) || e.created() {
+			t.Errorf("named image of the other arch: error %q (want %q), calls %v", msg, want, e.calls)
+		}
 	}
 }
