@@ -29,7 +29,12 @@ func TestCaptureManyPods(t *testing.T) {
 	pods = append(pods, &Pod{Namespace: "shop", Name: "gone", From: []string{"-l app=x"}, Object: newPod("shop", "gone").P()})
 	f := newFakeAPI(objs...)
 	dir := t.TempDir()
-	var running, peak atomic.Int32
+	// running counts the captures under way, peak is its largest value.
+	// The first two captures wait for each other: with Concurrency 2 both
+	// start at once, so peak must be exactly 2; a runner that captured one
+	// pod at a time would keep the first waiting until the timeout.
+	var running, peak, started atomic.Int32
+	bothStarted := make(chan struct{})
 	var mu sync.Mutex
 	var done []string
 	c := &Capture{
@@ -39,8 +44,21 @@ func TestCaptureManyPods(t *testing.T) {
 		},
 		Custody: func(at time.Time) evidence.Custody { return evidence.NewCustody(evidence.Tool{Name: "test"}, at) },
 		OnStart: func(p *Pod) {
-			if n := running.Add(1); n > peak.Load() {
-				peak.Store(n)
+			n := running.Add(1)
+			for {
+				old := peak.Load()
+				if n <= old || peak.CompareAndSwap(old, n) {
+					break
+				}
+			}
+			switch started.Add(1) {
+			case 1:
+				select {
+				case <-bothStarted:
+				case <-time.After(10 * time.Second):
+				}
+			case 2:
+				close(bothStarted)
 			}
 			time.Sleep(20 * time.Millisecond)
 		},
@@ -52,8 +70,11 @@ func TestCaptureManyPods(t *testing.T) {
 		},
 	}
 	results := c.Run(context.Background(), pods)
-	if p := peak.Load(); p > 2 {
-		t.Errorf("%d pods captured at once, want at most 2", p)
+	if p := peak.Load(); p != 2 {
+		t.Errorf("at most %d pods captured at once, want 2 (Concurrency)", p)
+	}
+	if running.Load() != 0 {
+		t.Errorf("%d captures still counted as running after Run", running.Load())
 	}
 	if len(done) != len(pods) {
 		t.Errorf("OnDone called for %v", done)
