@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/mholt/archives"
 )
 
@@ -35,20 +34,18 @@ type backend interface {
 // copyBufSize is large enough to keep syscalls and compressor calls few.
 const copyBufSize = 256 << 10
 
+// newBackend returns the backend of a bundle format, as the format table
+// describes it (format.go).
 func newBackend(f Format, out io.Writer, spoolDir string) (backend, error) {
-	switch f {
-	case TarGz:
-		// Level 1 with pgzip: evidence acquisition must keep up with the
-		// engine; the size saved by higher levels is small next to the time.
-		return &tarBackend{out: out, comp: archives.Gz{CompressionLevel: 1, Multithreaded: true}, spoolDir: spoolDir}, nil
-	case TarZst:
-		return &tarBackend{out: out, comp: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}}, spoolDir: spoolDir}, nil
-	case Tar:
-		return &tarBackend{out: out, spoolDir: spoolDir}, nil
-	case Zip:
-		return &zipBackend{zw: zip.NewWriter(out)}, nil
+	if f.Bundle() {
+		switch info := f.info(); info.backend {
+		case BackendTar:
+			return &tarBackend{out: out, comp: info.comp, spoolDir: spoolDir}, nil
+		case BackendZip:
+			return &zipBackend{zw: zip.NewWriter(out)}, nil
+		}
 	}
-	return nil, fmt.Errorf("unsupported bundle format %d", f)
+	return nil, fmt.Errorf("unsupported bundle format %s", f)
 }
 
 // removeOpenFile unlinks a file that is still open. A variable, so that
