@@ -88,7 +88,7 @@ func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
 			a.finish()
 			return a.rep, nil
 		}
-		if format == ".zip" {
+		if format == evidence.Zip.Extension() {
 			return nil, fmt.Errorf("%s is a zip archive without a bundle manifest: only evidence bundles are read from zip files", file)
 		}
 	}
@@ -134,7 +134,8 @@ func (a *analysis) open(ctx context.Context, f *os.File) (io.ReadCloser, error) 
 }
 
 // tarStream identifies the format of r by content and returns the tar
-// stream inside it, decompressed, with the format's extension.
+// stream inside it, decompressed, with the format's extension from the
+// format table (evidence.Formats).
 func tarStream(ctx context.Context, r io.Reader) (io.ReadCloser, string, error) {
 	format, stream, err := archives.Identify(ctx, "", r)
 	if err != nil {
@@ -153,17 +154,21 @@ func tarStream(ctx context.Context, r io.Reader) (io.ReadCloser, string, error) 
 	case archives.Compression:
 		comp = f // a compressed stream whose content did not look like tar; let tar judge
 	case archives.Tar:
-		return io.NopCloser(stream), ".tar", nil
+		return io.NopCloser(stream), evidence.Tar.Extension(), nil
 	case archives.Zip:
-		return nil, ".zip", fmt.Errorf("a zip archive: zip is read only for evidence bundles")
+		return nil, evidence.Zip.Extension(), fmt.Errorf("a zip archive: zip is read only for evidence bundles")
 	default:
 		return nil, "", fmt.Errorf("a %s archive: only tar archives are read, and zip for bundles", format.Extension())
+	}
+	tf, ok := evidence.CompressedTar(comp)
+	if !ok {
+		return nil, "", fmt.Errorf("a %s stream: not a compression this tool reads", comp.Extension())
 	}
 	rc, err := comp.OpenReader(stream)
 	if err != nil {
 		return nil, "", fmt.Errorf("opening the %s stream: %w", comp.Extension(), err)
 	}
-	return rc, ".tar" + comp.Extension(), nil
+	return rc, tf.Extension(), nil
 }
 
 // sniff tells the input's format and whether its first entries look like
@@ -174,7 +179,7 @@ func tarStream(ctx context.Context, r io.Reader) (io.ReadCloser, string, error) 
 // when verified; anything else that looks like one costs one extra pass.
 func sniff(ctx context.Context, f *os.File) (format string, bundleLike bool, err error) {
 	rc, format, err := tarStream(ctx, bufio.NewReader(f))
-	if format == ".zip" {
+	if format == evidence.Zip.Extension() {
 		return format, true, nil
 	}
 	if err != nil {
@@ -211,7 +216,7 @@ func sniff(ctx context.Context, f *os.File) (format string, bundleLike bool, err
 
 // secretFinding turns a secrets.Match found in the file at p into a Finding.
 func (a *analysis) secretFinding(m secrets.Match, p string) Finding {
-	f := Finding{Category: CategorySecret, Rule: m.Rule, Severity: Severity(m.Severity), Path: p, Secret: a.secret(m)}
+	f := Finding{Rule: m.Rule, Severity: Severity(m.Severity), Path: p, Secret: a.secret(m)}.ruled()
 	f.Reason = m.Description
 	if m.Key != "" && m.Rule != secrets.RulePasswordHash {
 		f.Reason += fmt.Sprintf(" assigned to %s", m.Key)

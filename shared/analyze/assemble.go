@@ -137,15 +137,15 @@ func (a *analysis) image(t *tarball, src string) *built {
 		addLayer(h)
 	}
 	if len(history) > 0 && li != len(img.Layers) {
-		a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "history-mismatch", Severity: Medium, Where: t.name,
-			Reason: fmt.Sprintf("the image history has %d layer steps but the manifest %d layers: the image was assembled or altered by hand; layers without a step are shown without a command", li, len(img.Layers))})
+		a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleHistoryMismatch, Where: t.name,
+			Reason: fmt.Sprintf("the image history has %d layer steps but the manifest %d layers: the image was assembled or altered by hand; layers without a step are shown without a command", li, len(img.Layers))}.ruled())
 	}
 	for li < len(img.Layers) {
 		addLayer(nil)
 	}
 	if len(diffIDs) > 0 && len(diffIDs) != len(img.Layers) {
-		a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "diff-ids-mismatch", Severity: Medium, Where: t.name,
-			Reason: fmt.Sprintf("the configuration lists %d diff IDs for %d layers: layers were added or removed after the image was built", len(diffIDs), len(img.Layers))})
+		a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleDiffIDsMismatch, Where: t.name,
+			Reason: fmt.Sprintf("the configuration lists %d diff IDs for %d layers: layers were added or removed after the image was built", len(diffIDs), len(img.Layers))}.ruled())
 	}
 	base := len(a.rep.Timeline)
 	for i, sd := range b.stages {
@@ -187,8 +187,8 @@ func (a *analysis) config(t *tarball, img imagecfg.Image) *imagecfg.Config {
 	}
 	if img.ConfigDigest != "" {
 		if got := sha256Digest(raw); strings.HasPrefix(img.ConfigDigest, "sha256:") && got != img.ConfigDigest {
-			a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "config-digest-mismatch", Severity: High, Path: img.ConfigPath,
-				Where: t.name, Reason: fmt.Sprintf("the image configuration's content hashes to %s, not to its name %s: it was altered after the image was made", got, img.ConfigDigest)})
+			a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleConfigDigest, Path: img.ConfigPath,
+				Where: t.name, Reason: fmt.Sprintf("the image configuration's content hashes to %s, not to its name %s: it was altered after the image was made", got, img.ConfigDigest)}.ruled())
 		}
 	}
 	cfg, err := imagecfg.ParseConfig(raw)
@@ -228,8 +228,8 @@ func (a *analysis) env(env []string, where string) []string {
 		ms := secrets.Env(kv)
 		for _, m := range ms {
 			name, _, _ := strings.Cut(kv, "=")
-			f := Finding{Category: CategorySecret, Rule: m.Rule, Severity: Severity(m.Severity), Where: where,
-				Reason: fmt.Sprintf("%s in environment variable %s", m.Description, name), Secret: a.secret(m)}
+			f := Finding{Rule: m.Rule, Severity: Severity(m.Severity), Where: where,
+				Reason: fmt.Sprintf("%s in environment variable %s", m.Description, name), Secret: a.secret(m)}.ruled()
 			a.rep.Findings = append(a.rep.Findings, f)
 		}
 		out = append(out, a.redact(kv, ms))
@@ -257,8 +257,8 @@ func (a *analysis) commandFindings(ms []secrets.Match, where string, stage *int)
 		if m.Key != "" {
 			reason += " assigned to " + m.Key
 		}
-		a.rep.Findings = append(a.rep.Findings, Finding{Category: CategorySecret, Rule: m.Rule, Severity: Severity(m.Severity),
-			Stage: stage, Where: where, Reason: reason + " in a command", Secret: a.secret(m)})
+		a.rep.Findings = append(a.rep.Findings, Finding{Rule: m.Rule, Severity: Severity(m.Severity),
+			Stage: stage, Where: where, Reason: reason + " in a command", Secret: a.secret(m)}.ruled())
 	}
 }
 
@@ -274,8 +274,8 @@ func (a *analysis) layerStage(t *tarball, sd *stageData, ref imagecfg.Layer, i i
 		sd.Missing = true
 		sd.Error = "not in the tarball"
 		a.problem("%s: the image names layer %s, which is not in the tarball", t.name, ref.Path)
-		a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "missing-layer", Severity: High, Path: ref.Path, Where: t.name,
-			Reason: "the manifest names a layer the tarball does not hold: the image is incomplete, and the files of that layer cannot be examined"})
+		a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleMissingLayer, Path: ref.Path, Where: t.name,
+			Reason: "the manifest names a layer the tarball does not hold: the image is incomplete, and the files of that layer cannot be examined"}.ruled())
 		return
 	}
 	sd.layer = l
@@ -301,8 +301,8 @@ func (a *analysis) layerStage(t *tarball, sd *stageData, ref imagecfg.Layer, i i
 	}
 	if len(bad) > 0 {
 		sd.DigestCheck = "mismatch"
-		a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "layer-digest-mismatch", Severity: High, Path: ref.Path, Where: t.name,
-			Reason: "layer " + strings.Join(bad, ", and ") + ": it was altered or damaged after the image was made"})
+		a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleLayerDigest, Path: ref.Path, Where: t.name,
+			Reason: "layer " + strings.Join(bad, ", and ") + ": it was altered or damaged after the image was made"}.ruled())
 	}
 }
 
@@ -534,9 +534,9 @@ func hiddenDir(p string) string {
 func (a *analysis) metaRules(b *built, sd *stageData, r *record) {
 	reg := r.typ == tarscan.Regular
 	if reg && r.mode&(tarscan.ModeSetuid|tarscan.ModeSetgid) != 0 {
-		which := "setuid"
+		rule, which := ruleSetuid, "setuid"
 		if r.mode&tarscan.ModeSetuid == 0 {
-			which = "setgid"
+			rule, which = ruleSetgid, "setgid"
 		}
 		owner := fmt.Sprintf("uid %d", r.uid)
 		if r.uid == 0 {
@@ -549,7 +549,7 @@ func (a *analysis) metaRules(b *built, sd *stageData, r *record) {
 		if expectedSetuid[path.Base(r.path)] && inSystemDir(r.path) {
 			sev, reason = Low, reason+"; the name is one distributions ship as "+which
 		}
-		b.add(sd, Finding{Category: CategorySuspicious, Rule: which, Severity: sev, Path: r.path, Reason: reason}, r)
+		b.add(sd, Finding{Rule: rule, Severity: sev, Path: r.path, Reason: reason}.ruled(), r)
 	}
 	if (reg || r.typ == tarscan.Dir) && r.mode&0o002 != 0 && !(r.typ == tarscan.Dir && r.mode&tarscan.ModeSticky != 0) {
 		what := "file"
@@ -557,8 +557,8 @@ func (a *analysis) metaRules(b *built, sd *stageData, r *record) {
 		if r.typ == tarscan.Dir {
 			what, reason = "folder without the sticky bit", "anyone can replace or delete the files in it"
 		}
-		b.add(sd, Finding{Category: CategorySuspicious, Rule: "world-writable", Severity: Medium, Path: r.path,
-			Reason: fmt.Sprintf("world-writable %s (%s): %s", what, modeString(r), reason)}, r)
+		b.add(sd, Finding{Rule: ruleWorldWritable, Path: r.path,
+			Reason: fmt.Sprintf("world-writable %s (%s): %s", what, modeString(r), reason)}.ruled(), r)
 	}
 	if r.executable() {
 		kind := "executable"
@@ -574,8 +574,8 @@ func (a *analysis) metaRules(b *built, sd *stageData, r *record) {
 				if r.magic == content.ELF || r.magic == content.PE {
 					sev = High
 				}
-				b.add(sd, Finding{Category: CategorySuspicious, Rule: "exec-in-tmp", Severity: sev, Path: r.path,
-					Reason: fmt.Sprintf("%s in %s, a world-writable temporary folder: where droppers put their payload", kind, strings.TrimSuffix(d, "/"))}, r)
+				b.add(sd, Finding{Rule: ruleExecInTmp, Severity: sev, Path: r.path,
+					Reason: fmt.Sprintf("%s in %s, a world-writable temporary folder: where droppers put their payload", kind, strings.TrimSuffix(d, "/"))}.ruled(), r)
 				break
 			}
 		}
@@ -584,8 +584,8 @@ func (a *analysis) metaRules(b *built, sd *stageData, r *record) {
 			if r.magic == content.ELF || r.magic == content.PE {
 				sev = High
 			}
-			b.add(sd, Finding{Category: CategorySuspicious, Rule: "exec-in-hidden-dir", Severity: sev, Path: r.path,
-				Reason: fmt.Sprintf("%s in the hidden folder %s: programs are rarely kept where ls does not show them", kind, h)}, r)
+			b.add(sd, Finding{Rule: ruleExecInHiddenDir, Severity: sev, Path: r.path,
+				Reason: fmt.Sprintf("%s in the hidden folder %s: programs are rarely kept where ls does not show them", kind, h)}.ruled(), r)
 		}
 	}
 }
@@ -672,8 +672,8 @@ func (a *analysis) conclude(b *built) {
 				default:
 					continue
 				}
-				b.add(sd, Finding{Category: CategorySuspicious, Rule: "mimics-system-binary", Severity: High, Path: r.path,
-					Reason: why + ": malware hides behind familiar names"}, r)
+				b.add(sd, Finding{Rule: ruleMimicsSystemBinary, Path: r.path,
+					Reason: why + ": malware hides behind familiar names"}.ruled(), r)
 			}
 		}
 	}

@@ -55,11 +55,11 @@ func (a *analysis) bundle(ctx context.Context, f *os.File, vr *evidence.Report) 
 	a.rep.Bundle = bundleInfo(vr)
 	if !vr.Intact {
 		a.problem("the bundle is NOT intact: %s", vr.Summary())
-		a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "bundle-not-intact", Severity: High, Where: "bundle",
-			Reason: "the bundle does not match its manifest (" + vr.Summary() + "): evidence was altered, removed or added after collection, or damaged"})
+		a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleBundleNotIntact, Where: "bundle",
+			Reason: "the bundle does not match its manifest (" + vr.Summary() + "): evidence was altered, removed or added after collection, or damaged"}.ruled())
 		for _, m := range vr.Altered {
-			a.rep.Findings = append(a.rep.Findings, Finding{Category: CategoryIntegrity, Rule: "artifact-altered", Severity: High, Path: m.Path, Where: "bundle",
-				Reason: fmt.Sprintf("content hashes to %s, the manifest records %s", m.GotSHA256, m.WantSHA256)})
+			a.rep.Findings = append(a.rep.Findings, Finding{Rule: ruleArtifactAltered, Path: m.Path, Where: "bundle",
+				Reason: fmt.Sprintf("content hashes to %s, the manifest records %s", m.GotSHA256, m.WantSHA256)}.ruled())
 		}
 	}
 	if !vr.Complete {
@@ -572,7 +572,11 @@ func (a *analysis) diffStage(b *built, sd *stageData, l *layerData, diff []diffE
 			sev = Medium
 			reason = fmt.Sprintf("file %s at run time in a temporary or hidden folder", d.Kind)
 		}
-		b.add(sd, Finding{Category: CategorySuspicious, Rule: d.Kind + "-after-build", Severity: sev, Path: p, Reason: reason}, r)
+		rule := ruleAddedAfterBuild
+		if d.Kind == "changed" {
+			rule = ruleChangedAfterBuild
+		}
+		b.add(sd, Finding{Rule: rule, Severity: sev, Path: p, Reason: reason}.ruled(), r)
 	}
 }
 

@@ -27,5 +27,9 @@
 //     information of Go programs (package gobuild), which WriteSBOM turns
 //     into CycloneDX JSON.
 //
+// Every finding names a rule of one catalogue (Rules, in rules.go), which
+// gives its category, default severity and reason; docs/analyze-rules.md
+// lists it.
+//
 // WriteText, WriteJSON and WriteHTML render it.
 package analyze

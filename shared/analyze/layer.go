@@ -23,6 +23,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/analyze/secrets"
 	"github.com/forensic-tools/forensic/shared/analyze/tarscan"
 	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/evidence"
 )
 
 // record is what is kept of one path of one layer: metadata, never content.
@@ -107,8 +108,11 @@ func (l *layerData) capNotes() {
 	sort.Strings(rules)
 	for _, rule := range rules {
 		if n := l.perRule[rule]; n > maxPerRule {
-			l.findings = append(l.findings, Finding{Category: CategoryArchive, Rule: rule, Severity: Info,
-				Reason: fmt.Sprintf("%d more findings of rule %s in %s are not listed", n-maxPerRule, rule, l.key)})
+			// The count keeps the rule's ID but is a note on the archive,
+			// whatever the rule's own category and severity.
+			f := Finding{Rule: rule, Reason: fmt.Sprintf("%d more findings of rule %s in %s are not listed", n-maxPerRule, rule, l.key)}.ruled()
+			f.Category, f.Severity = CategoryArchive, Info
+			l.findings = append(l.findings, f)
 		}
 	}
 }
@@ -145,23 +149,12 @@ func newScanner(a *analysis) *scanner {
 	return &scanner{a: a, head: make([]byte, headSize), rest: make([]byte, 256<<10)}
 }
 
-// archiveSeverity ranks the tarscan issues.
-var archiveSeverity = map[string]Severity{
-	tarscan.RulePathEscape:     High,
-	tarscan.RuleHardlinkEscape: High,
-	tarscan.RuleWhiteoutEscape: High,
-	tarscan.RuleLinkEscape:     Medium,
-	tarscan.RuleAbsolutePath:   Medium,
-	tarscan.RuleBadName:        Medium,
-}
-
 func (s *scanner) issue(l *layerData, is tarscan.Issue) {
 	p := is.Path
 	if p == "" {
 		p = is.Name
 	}
-	l.addFinding(Finding{Category: CategoryArchive, Rule: is.Rule, Severity: archiveSeverity[is.Rule], Path: p,
-		Reason: fmt.Sprintf("%s (entry %q)", is.Reason, is.Name)})
+	l.addFinding(Finding{Rule: is.Rule, Path: p, Reason: fmt.Sprintf("%s (entry %q)", is.Reason, is.Name)}.ruled())
 }
 
 // walker returns a tar walker that reports issues into l.
@@ -199,13 +192,18 @@ func (s *scanner) scanStream(ctx context.Context, key string, body io.Reader) *l
 		l.err = fmt.Sprintf("cannot tell the format: %v", err)
 		return s.finishStream(ctx, l, raw, nil)
 	case comp != nil:
+		tf, ok := evidence.CompressedTar(comp)
+		if !ok {
+			l.err = fmt.Sprintf("a %s stream: not a compression this tool reads", strings.TrimPrefix(comp.Extension(), "."))
+			return s.finishStream(ctx, l, raw, nil)
+		}
 		rc, err := comp.OpenReader(stream)
 		if err != nil {
-			l.err = fmt.Sprintf("opening %s stream: %v", strings.TrimPrefix(comp.Extension(), "."), err)
+			l.err = fmt.Sprintf("opening %s stream: %v", tf.Compression(), err)
 			return s.finishStream(ctx, l, raw, nil)
 		}
 		defer rc.Close()
-		l.compression = strings.TrimPrefix(comp.Extension(), ".")
+		l.compression = tf.Compression()
 		diff = newHasher(rc)
 		defer diff.close()
 		tarStream = diff
@@ -273,8 +271,8 @@ func (s *scanner) entry(l *layerData, e *tarscan.Entry, body io.Reader) {
 	if len(l.links) > 0 {
 		for d := path.Dir(e.Path); d != "/"; d = path.Dir(d) {
 			if l.links[d] {
-				l.addFinding(Finding{Category: CategoryArchive, Rule: "through-symlink", Severity: Medium, Path: e.Path,
-					Reason: fmt.Sprintf("entry is written through %s, a symbolic link of the same archive: a careless extraction writes where the link points", d)})
+				l.addFinding(Finding{Rule: ruleThroughSymlink, Path: e.Path,
+					Reason: fmt.Sprintf("entry is written through %s, a symbolic link of the same archive: a careless extraction writes where the link points", d)}.ruled())
 				break
 			}
 		}
@@ -287,8 +285,8 @@ func (s *scanner) entry(l *layerData, e *tarscan.Entry, body io.Reader) {
 		l.links[e.Path] = true
 	case tarscan.Hardlink:
 		if _, ok := l.index[e.Link]; !ok {
-			l.addFinding(Finding{Category: CategoryArchive, Rule: "hardlink-missing", Severity: Low, Path: e.Path,
-				Reason: fmt.Sprintf("hard link to %s, which is not an earlier entry of this archive", e.Link)})
+			l.addFinding(Finding{Rule: ruleHardlinkMissing, Path: e.Path,
+				Reason: fmt.Sprintf("hard link to %s, which is not an earlier entry of this archive", e.Link)}.ruled())
 		}
 	case tarscan.Regular:
 		if e.Size > 0 {
@@ -298,8 +296,8 @@ func (s *scanner) entry(l *layerData, e *tarscan.Entry, body io.Reader) {
 	if i, dup := l.index[e.Path]; dup && e.Type != tarscan.Dir {
 		prev := &l.records[i]
 		if prev.typ != tarscan.Dir {
-			l.addFinding(Finding{Category: CategoryArchive, Rule: "duplicate-entry", Severity: Low, Path: e.Path,
-				Reason: fmt.Sprintf("the archive holds %s twice (a %s, then a %s): the later entry wins on extraction and hides the first from most tools", e.Path, prev.typ, e.Type)})
+			l.addFinding(Finding{Rule: ruleDuplicateEntry, Path: e.Path,
+				Reason: fmt.Sprintf("the archive holds %s twice (a %s, then a %s): the later entry wins on extraction and hides the first from most tools", e.Path, prev.typ, e.Type)}.ruled())
 		}
 		l.records[i] = rec
 		return
@@ -390,18 +388,18 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 			rec.flags |= flagPacked
 		case !rec.magic.Dense() && !rec.magic.Executable() && bits >= 7.2:
 			rec.flags |= flagHighEntropy
-			l.addFinding(Finding{Category: CategorySuspicious, Rule: "high-entropy-blob", Severity: Medium, Path: rec.path,
-				Reason: fmt.Sprintf("%s of data with %.2f bits of entropy per byte and no known compressed format: encrypted or packed content (a payload, a stolen archive, a miner's configuration)", collect.HumanBytes(rec.size), bits)})
+			l.addFinding(Finding{Rule: ruleHighEntropyBlob, Path: rec.path,
+				Reason: fmt.Sprintf("%s of data with %.2f bits of entropy per byte and no known compressed format: encrypted or packed content (a payload, a stolen archive, a miner's configuration)", collect.HumanBytes(rec.size), bits)}.ruled())
 		}
 	}
 	if rec.flags&flagPacked != 0 {
-		l.addFinding(Finding{Category: CategorySuspicious, Rule: "packed-executable", Severity: High, Path: rec.path,
-			Reason: "ELF executable packed (UPX marker or near-random content): packers hide malware and miners from scanners"})
+		l.addFinding(Finding{Rule: rulePackedExecutable, Path: rec.path,
+			Reason: "ELF executable packed (UPX marker or near-random content): packers hide malware and miners from scanners"}.ruled())
 	}
 	if db == pkgdb.RPM && !whole {
-		l.addFinding(Finding{Category: CategoryIntegrity, Rule: ruleRPMUnreadable, Severity: Low, Path: rec.path,
+		l.addFinding(Finding{Rule: ruleRPMUnreadable, Path: rec.path,
 			Reason: fmt.Sprintf("RPM database file of %s not read: larger than the %s read of a package database (%s for all those of a layer), so its packages are missing from the package list and SBOM",
-				collect.HumanBytes(rec.size), collect.HumanBytes(pkgdb.MaxSize), collect.HumanBytes(maxRPMKept))})
+				collect.HumanBytes(rec.size), collect.HumanBytes(pkgdb.MaxSize), collect.HumanBytes(maxRPMKept))}.ruled())
 	}
 	if data == nil {
 		return
@@ -441,10 +439,6 @@ func (s *scanner) inspect(l *layerData, rec *record, body io.Reader) {
 // database and its log of the largest size read.
 const maxRPMKept = 2 * pkgdb.MaxSize
 
-// ruleRPMUnreadable is the rule of the findings about RPM databases that
-// could not be read: their packages are missing from the report.
-const ruleRPMUnreadable = "rpmdb-unreadable"
-
 // parseRPM reads the RPM databases of the layer, each with the SQLite
 // write-ahead log beside it when the layer has one, and frees their
 // bytes. A database that cannot be read in full is a finding, so that no
@@ -458,16 +452,16 @@ func (l *layerData) parseRPM() {
 	for _, p := range paths {
 		if db, ok := strings.CutSuffix(p, pkgdb.RPMLogSuffix); ok {
 			if _, ok := l.rpm[db]; !ok && len(l.rpm[p]) > 0 {
-				l.addFinding(Finding{Category: CategoryIntegrity, Rule: ruleRPMUnreadable, Severity: Low, Path: p,
-					Reason: fmt.Sprintf("SQLite write-ahead log of the RPM database changed in this layer without %s: the transactions it holds are not in the package list and SBOM", db)})
+				l.addFinding(Finding{Rule: ruleRPMUnreadable, Path: p,
+					Reason: fmt.Sprintf("SQLite write-ahead log of the RPM database changed in this layer without %s: the transactions it holds are not in the package list and SBOM", db)}.ruled())
 			}
 			continue
 		}
 		pkgs, err := pkgdb.ParseRPM(p, l.rpm[p], l.rpm[p+pkgdb.RPMLogSuffix])
 		l.pkgs[p] = pkgs
 		if err != nil {
-			l.addFinding(Finding{Category: CategoryIntegrity, Rule: ruleRPMUnreadable, Severity: Low, Path: p,
-				Reason: fmt.Sprintf("RPM database not read in full (%d packages read), so packages may be missing from the package list and SBOM: %v", len(pkgs), oneLine(strings.ReplaceAll(err.Error(), "\n", "; "), 500))})
+			l.addFinding(Finding{Rule: ruleRPMUnreadable, Path: p,
+				Reason: fmt.Sprintf("RPM database not read in full (%d packages read), so packages may be missing from the package list and SBOM: %v", len(pkgs), oneLine(strings.ReplaceAll(err.Error(), "\n", "; "), 500))}.ruled())
 		}
 	}
 	l.rpm, l.rpmKept = nil, 0
@@ -594,8 +588,8 @@ func (w *secretWorker) results(l *layerData) []Finding {
 func (s *scanner) pathRules(l *layerData, rec *record, data []byte) {
 	switch {
 	case rec.path == "/etc/ld.so.preload" && len(strings.TrimSpace(string(data))) > 0:
-		l.addFinding(Finding{Category: CategorySuspicious, Rule: "ld-preload", Severity: High, Path: rec.path,
-			Reason: fmt.Sprintf("/etc/ld.so.preload loads %q into every program: a classic rootkit and credential-stealer hook", strings.TrimSpace(firstLine(data)))})
+		l.addFinding(Finding{Rule: ruleLDPreload, Path: rec.path,
+			Reason: fmt.Sprintf("/etc/ld.so.preload loads %q into every program: a classic rootkit and credential-stealer hook", strings.TrimSpace(firstLine(data)))}.ruled())
 	case path.Base(rec.path) == "authorized_keys" || path.Base(rec.path) == "authorized_keys2":
 		keys := 0
 		for _, line := range strings.Split(string(data), "\n") {
@@ -604,8 +598,8 @@ func (s *scanner) pathRules(l *layerData, rec *record, data []byte) {
 			}
 		}
 		if keys > 0 {
-			l.addFinding(Finding{Category: CategorySuspicious, Rule: "ssh-authorized-keys", Severity: Medium, Path: rec.path,
-				Reason: fmt.Sprintf("%d SSH public key(s) allowed to log in: check that each belongs to someone expected (a common persistence method)", keys)})
+			l.addFinding(Finding{Rule: ruleSSHAuthorizedKeys, Path: rec.path,
+				Reason: fmt.Sprintf("%d SSH public key(s) allowed to log in: check that each belongs to someone expected (a common persistence method)", keys)}.ruled())
 		}
 	}
 }
