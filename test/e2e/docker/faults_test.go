@@ -17,15 +17,21 @@ import (
 
 // events follows the engine's events for one container.
 type events struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	seen strings.Builder
-	wait chan string
+	container string
+	cmd       *exec.Cmd
+	mu        sync.Mutex
+	actions   []string      // every action reported, in order
+	changed   chan struct{} // a new action arrived
+	wait      chan string
+	from      int // index of the first action after the start marker
 }
 
+// startEvents follows the engine's events for container, and returns once
+// the subscription is known to be live: it has seen the marker event that
+// mark makes. Actions starting with one of waitFor can be awaited.
 func startEvents(t *testing.T, container string, waitFor ...string) *events {
 	t.Helper()
-	e := &events{wait: make(chan string, 16)}
+	e := &events{container: container, changed: make(chan struct{}, 1), wait: make(chan string, 16)}
 	e.cmd = exec.Command("docker", "events", "--filter", "container="+container, "--format", "{{.Action}}")
 	out, err := e.cmd.StdoutPipe()
 	if err != nil {
@@ -38,8 +44,12 @@ func startEvents(t *testing.T, container string, waitFor ...string) *events {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			e.mu.Lock()
-			e.seen.WriteString(" " + sc.Text() + "\n")
+			e.actions = append(e.actions, sc.Text())
 			e.mu.Unlock()
+			select {
+			case e.changed <- struct{}{}:
+			default:
+			}
 			for _, w := range waitFor {
 				if strings.HasPrefix(sc.Text(), w) {
 					e.wait <- sc.Text()
@@ -48,18 +58,72 @@ func startEvents(t *testing.T, container string, waitFor ...string) *events {
 		}
 	}()
 	t.Cleanup(func() { e.stop() })
-	time.Sleep(300 * time.Millisecond) // let the subscription settle
+	e.from = e.mark(t)
 	return e
 }
 
-func (e *events) stop() string {
+// markAction is the event mark makes the engine report.
+const markAction = "update"
+
+// mark makes the engine report an event for the container, docker update
+// with the restart policy the suite's containers have ("no", so nothing
+// changes), and waits until the subscription delivers it. The engine
+// delivers events in order: every event before the marker has then been
+// seen. It returns the index just after the marker.
+func (e *events) mark(t *testing.T) int {
+	t.Helper()
+	e.mu.Lock()
+	from := len(e.actions)
+	e.mu.Unlock()
+	// Repeated until seen: the first update can come before the
+	// subscription is registered with the engine.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		mustDocker(t, "update", "--restart", "no", e.container)
+		retry := time.After(2 * time.Second)
+		for {
+			e.mu.Lock()
+			for i := from; i < len(e.actions); i++ {
+				if e.actions[i] == markAction {
+					e.mu.Unlock()
+					return i + 1
+				}
+			}
+			e.mu.Unlock()
+			select {
+			case <-e.changed:
+				continue
+			case <-retry:
+			}
+			break
+		}
+	}
+	t.Fatalf("the engine never reported the %s marker for %s", markAction, e.container)
+	return 0
+}
+
+// since makes a closing marker and returns the actions the engine reported
+// for the container between startEvents and it, markers left out.
+func (e *events) since(t *testing.T) []string {
+	t.Helper()
+	end := e.mark(t) - 1
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var got []string
+	for _, a := range e.actions[e.from:end] {
+		if a != markAction {
+			got = append(got, a)
+		}
+	}
+	return got
+}
+
+// stop ends the subscription.
+func (e *events) stop() {
 	if e.cmd.Process != nil {
 		e.cmd.Process.Kill()
 		e.cmd.Wait()
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.seen.String()
 }
 
 func (e *events) await(t *testing.T, what string) {
@@ -96,8 +160,10 @@ func TestOutputExists(t *testing.T) {
 	if b, _ := os.ReadFile(existing); string(b) != "earlier evidence" {
 		t.Errorf("existing file changed: %q", b)
 	}
-	if seen := events.stop(); strings.Contains(seen, "top") || strings.Contains(seen, "export") {
-		t.Errorf("something was collected before the refusal: %s", seen)
+	// Between the two markers the engine reported nothing for the
+	// container: no top, export, logs attach or pause.
+	if seen := events.since(t); len(seen) != 0 {
+		t.Errorf("the engine reported %q for the container before the refusal; want nothing", seen)
 	}
 }
 
