@@ -13,13 +13,22 @@ export CGO_ENABLED := 0
 
 all: build
 
-AGENT_EMBED := docker-forensic/internal/agentbin/bin/forensic-agent
+# docker-forensic embeds the linux agents of these architectures. They are
+# built in a temporary folder and handed to the compiler with
+# `go build -overlay`, so that nothing is written into the source tree.
+EMBED_ARCHS := amd64 arm64
+AGENT_EMBED := $(CURDIR)/docker-forensic/internal/agentbin/bin/forensic-agent-linux-
 
-## build: static binaries of both plugins and the agent into bin/
+## build: static binaries of both plugins and the agent into bin/ (docker-forensic carries the linux agents of amd64 and arm64)
 build:
 	GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/forensic-agent ./forensic-agent
-	cp bin/forensic-agent $(AGENT_EMBED)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/docker-forensic ./docker-forensic
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	replace= && for arch in $(EMBED_ARCHS); do \
+	  GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o "$$tmp/forensic-agent-linux-$$arch" ./forensic-agent || exit 1; \
+	  replace="$$replace$${replace:+,}\"$(AGENT_EMBED)$$arch\":\"$$tmp/forensic-agent-linux-$$arch\""; \
+	done && \
+	echo "{\"Replace\":{$$replace}}" > "$$tmp/overlay.json" && \
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -overlay "$$tmp/overlay.json" -o bin/docker-forensic ./docker-forensic
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-forensic ./kubectl-forensic
 
 ## dist: release archives for linux, darwin, windows on amd64 and arm64, SHA256SUMS, krew/forensic.yaml

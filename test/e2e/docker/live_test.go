@@ -67,7 +67,7 @@ func TestLiveCaptureDistroless(t *testing.T) {
 	waitLog(t, name, "webserver starting")
 	stop := traffic(t, name, "/live-probe-1", "/live-probe-2")
 	dir := t.TempDir()
-	r := forensic(t, dir, "export", "--pcap", "4s", "--processes", "-o", "live.tar.gz", name)
+	r := forensic(t, dir, "export", "--pcap", "3s", "--processes", "-o", "live.tar.gz", name)
 	if err := stop(); err != nil {
 		t.Fatalf("traffic: %v", err)
 	}
@@ -76,21 +76,13 @@ func TestLiveCaptureDistroless(t *testing.T) {
 	}
 	root := extract(t, filepath.Join(dir, "live.tar.gz"))
 	sha256sumCheck(t, root)
-	pcap := filepath.Join(root, "pcap/capture.pcapng")
-	for _, reader := range [][]string{
-		{"tshark", "-r", pcap, "-Y", "http.request", "-T", "fields", "-e", "tcp.dstport", "-e", "http.request.uri"},
-		{"tcpdump", "-nn", "-A", "-r", pcap},
-	} {
-		out, err := exec.Command(reader[0], reader[1:]...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", reader[0], err, out)
-		}
-		for _, want := range []string{"/live-probe-1", "/live-probe-2", "8080"} {
-			if !strings.Contains(string(out), want) {
-				t.Errorf("%s output lacks %q:\n%s", reader[0], want, out)
-			}
-		}
+	readPcap(t, root, "/live-probe-1", "/live-probe-2")
+	// This plugin is a plain `go build`: dynamically linked, it ran as its
+	// own agent, with its interpreter and libc in the image.
+	if out, _ := exec.Command("file", pluginBinary).CombinedOutput(); !strings.Contains(string(out), "dynamically linked") {
+		t.Errorf("the plain build is not dynamically linked: %s", out)
 	}
+	checkAgent(t, root, "self", sha256File(t, pluginBinary))
 	transfer := filepath.Join(root, "agent/transfer.json")
 	if got := jq(t, transfer, `.stream.ended and .stream.bytes == .stream.declared_bytes and .stream.sha256 == .stream.declared_sha256 and (.problems|length) == 0`); got != "true" {
 		t.Errorf("agent stream check failed: %s", jq(t, transfer, "."))
@@ -136,6 +128,112 @@ func TestLiveCaptureDistroless(t *testing.T) {
 	root = extract(t, filepath.Join(dir, "again.tar.gz"))
 	if got := jq(t, filepath.Join(root, "custody.json"), `[.actions[].what] | join(",")`); got != "added sidecar container" {
 		t.Errorf("custody actions on the second run = %q", got)
+	}
+}
+
+// readPcap reads the bundle's capture with tshark and tcpdump, which must
+// both show requests to port 8080 for every path.
+func readPcap(t *testing.T, root string, paths ...string) {
+	t.Helper()
+	pcap := filepath.Join(root, "pcap/capture.pcapng")
+	for _, reader := range [][]string{
+		{"tshark", "-r", pcap, "-Y", "http.request", "-T", "fields", "-e", "tcp.dstport", "-e", "http.request.uri"},
+		{"tcpdump", "-nn", "-A", "-r", pcap},
+	} {
+		out, err := exec.Command(reader[0], reader[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", reader[0], err, out)
+		}
+		for _, want := range append([]string{"8080"}, paths...) {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s output lacks %q:\n%s", reader[0], want, out)
+			}
+		}
+	}
+}
+
+// checkAgent checks which agent the bundle says ran: its source and
+// SHA-256, on the engine's architecture, named in custody too.
+func checkAgent(t *testing.T, root, source, sha string) {
+	t.Helper()
+	arch := mustDocker(t, "version", "--format", "{{.Server.Arch}}")
+	transfer := filepath.Join(root, "agent/transfer.json")
+	want := source + " " + sha + " " + arch + " " + arch
+	if got := jq(t, transfer, `.agent | "\(.source) \(.sha256) \(.arch) \(.engine_arch)"`); got != want {
+		t.Errorf("agent in transfer.json: %q, want %q", got, want)
+	}
+	if got := jq(t, filepath.Join(root, "custody.json"), `[.actions[] | select(.what == "added sidecar container") | .detail | contains("`+source+` agent linux/`+arch+`, sha256 `+sha+`")] == [true]`); got != "true" {
+		t.Errorf("the sidecar action does not name the %s agent %s: %s", source, sha, jq(t, filepath.Join(root, "custody.json"), ".actions"))
+	}
+}
+
+// TestLiveCaptureReleaseBuild captures with the plugin built the way make
+// build and make dist build it: static, with embedded linux agents; the
+// one for the engine's architecture runs.
+func TestLiveCaptureReleaseBuild(t *testing.T) {
+	name := startContainer(t, webImage)
+	waitLog(t, name, "webserver starting")
+	stop := traffic(t, name, "/release-probe")
+	dir := t.TempDir()
+	r := forensicRelease(t, dir, "export", "--pcap", "3s", "--processes", "-o", "live.tar.gz", name)
+	if err := stop(); err != nil {
+		t.Fatalf("traffic: %v", err)
+	}
+	if r.code != 0 {
+		t.Fatalf("export --pcap --processes: exit %d", r.code)
+	}
+	root := extract(t, filepath.Join(dir, "live.tar.gz"))
+	sha256sumCheck(t, root)
+	readPcap(t, root, "/release-probe")
+	if out, _ := exec.Command("file", filepath.Join(releaseConfig, "cli-plugins", "docker-forensic")).CombinedOutput(); !strings.Contains(string(out), "statically linked") {
+		t.Errorf("the release build is not static: %s", out)
+	}
+	arch := mustDocker(t, "version", "--format", "{{.Server.Arch}}")
+	checkAgent(t, root, "embedded", sha256File(t, releaseAgents[arch]))
+	if got := mustDocker(t, "image", "inspect", "--format", `{{index .Config.Labels "io.forensic-tools.agent.sha256"}} {{.Architecture}}`, agentImage); got != sha256File(t, releaseAgents[arch])+" "+arch {
+		t.Errorf("agent image labels: %s", got)
+	}
+}
+
+// TestStaleAgentImageReplaced: a wrong image under the agent's tag (a
+// busybox root imported as forensic/agent:VERSION, which has no agent and
+// would break every capture) is detected, replaced and recorded.
+func TestStaleAgentImageReplaced(t *testing.T) {
+	exec.Command("docker", "rmi", "-f", agentImage).Run()
+	busyboxRoot := t.TempDir()
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(busyboxRoot, "bin"), 0o755)
+	if err := copyFile(busybox, filepath.Join(busyboxRoot, "bin", "busybox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := importDir(busyboxRoot, agentImage, `ENTRYPOINT ["/bin/busybox"]`); err != nil {
+		t.Fatal(err)
+	}
+	stale := mustDocker(t, "image", "inspect", "--format", "{{.ID}}", agentImage)
+	name := startContainer(t, webImage)
+	waitLog(t, name, "webserver starting")
+	dir := t.TempDir()
+	r := forensic(t, dir, "export", "--processes", "-o", "s.tar.gz", name)
+	if r.code != 0 {
+		t.Fatalf("export --processes over a stale agent image: exit %d", r.code)
+	}
+	root := extract(t, filepath.Join(dir, "s.tar.gz"))
+	custody := filepath.Join(root, "custody.json")
+	if got := jq(t, custody, `[.actions[].what] | join(",")`); got != "replaced agent image,added sidecar container" {
+		t.Errorf("custody actions = %q", got)
+	}
+	if got := jq(t, custody, `.actions[0].detail | contains("`+stale+`")`); got != "true" {
+		t.Errorf("the replacement does not name the stale image %s: %s", stale, jq(t, custody, ".actions[0]"))
+	}
+	if got := jq(t, filepath.Join(root, "agent/transfer.json"), ".agent.image"); got != "replaced" {
+		t.Errorf("agent.image = %q", got)
+	}
+	checkAgent(t, root, "self", sha256File(t, pluginBinary))
+	if got := jq(t, filepath.Join(root, "proc/snapshot.json"), `[.processes[] | select(.pid == 1 and .cmdline[0] == "/webserver")] | length`); got != "1" {
+		t.Errorf("no process snapshot from the replaced image's agent")
 	}
 }
 

@@ -26,7 +26,15 @@ var (
 	repoRoot     string
 	pluginBinary string
 	dockerConfig string
+	// releaseConfig is a DOCKER_CONFIG whose docker-forensic is built like
+	// a release, with embedded agents (releaseAgents: GOARCH => binary).
+	releaseConfig string
+	releaseAgents map[string]string
 )
+
+// versionFlag stamps the suite's version, so the agent image is
+// forensic/agent:v0.0.0-e2e.
+const versionFlag = "-X github.com/forensic-tools/forensic/shared/version.Version=" + testVersion
 
 func TestMain(m *testing.M) {
 	code, err := setup()
@@ -60,26 +68,59 @@ func setup() (int, error) {
 	}
 	dockerConfig = filepath.Join(work, "docker-config")
 	pluginBinary = filepath.Join(dockerConfig, "cli-plugins", "docker-forensic")
-	// The plugin carries the agent, as `make build` does it.
-	agent := exec.Command("go", "build", "-o", "docker-forensic/internal/agentbin/bin/forensic-agent",
-		"-ldflags", "-X github.com/forensic-tools/forensic/shared/version.Version="+testVersion, "./forensic-agent")
-	agent.Dir = repoRoot
-	agent.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := agent.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("building forensic-agent: %v\n%s", err, out)
-	}
-	build := exec.Command("go", "build", "-o", pluginBinary,
-		"-ldflags", "-X github.com/forensic-tools/forensic/shared/version.Version="+testVersion,
-		"./docker-forensic")
+	// The plugin as `go build` or `go install` makes it: cgo on, so
+	// dynamically linked, no embedded agent; it runs as its own agent.
+	build := exec.Command("go", "build", "-o", pluginBinary, "-ldflags", versionFlag, "./docker-forensic")
 	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("building docker-forensic: %v\n%s", err, out)
+	}
+	releaseConfig = filepath.Join(work, "docker-config-release")
+	if err := buildRelease(work, filepath.Join(releaseConfig, "cli-plugins", "docker-forensic")); err != nil {
+		return 1, err
 	}
 	if err := buildImages(work); err != nil {
 		return 1, err
 	}
 	return 0, nil
+}
+
+// buildRelease builds docker-forensic as make build and make dist do:
+// static, with the linux agents of amd64 and arm64 embedded through a build
+// overlay, whose agents and overlay file live under work, not in the tree.
+func buildRelease(work, plugin string) error {
+	dir := filepath.Join(work, "release-agents")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	replace := map[string]string{}
+	releaseAgents = map[string]string{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		bin := filepath.Join(dir, "forensic-agent-linux-"+arch)
+		agent := exec.Command("go", "build", "-trimpath", "-o", bin, "-ldflags", versionFlag, "./forensic-agent")
+		agent.Dir = repoRoot
+		agent.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		if out, err := agent.CombinedOutput(); err != nil {
+			return fmt.Errorf("building forensic-agent for linux/%s: %v\n%s", arch, err, out)
+		}
+		replace[filepath.Join(repoRoot, "docker-forensic/internal/agentbin/bin/forensic-agent-linux-"+arch)] = bin
+		releaseAgents[arch] = bin
+	}
+	overlay, err := json.Marshal(map[string]any{"Replace": replace})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "overlay.json"), overlay, 0o644); err != nil {
+		return err
+	}
+	build := exec.Command("go", "build", "-trimpath", "-overlay", filepath.Join(dir, "overlay.json"), "-o", plugin, "-ldflags", versionFlag, "./docker-forensic")
+	build.Dir = repoRoot
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building docker-forensic with embedded agents: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // buildImages imports the two test images when the engine lacks them.
@@ -191,6 +232,13 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) re
 func forensic(t *testing.T, dir string, args ...string) result {
 	t.Helper()
 	return run(t, dir, nil, "docker", append([]string{"forensic"}, args...)...)
+}
+
+// forensicRelease runs `docker forensic ARGS` in dir with the plugin built
+// like a release (embedded agents).
+func forensicRelease(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return run(t, dir, []string{"DOCKER_CONFIG=" + releaseConfig}, "docker", append([]string{"forensic"}, args...)...)
 }
 
 // mustDocker runs a docker command that must succeed and returns its output.
