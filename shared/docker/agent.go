@@ -288,7 +288,7 @@ func (x *collectors) agentImage(ctx context.Context, sink collect.Sink, l *LiveO
 			return agentImage{}, EngineError(x.c, "looking up agent image "+l.Image, err)
 		default:
 			if res.Architecture != arch {
-				return agentImage{}, fmt.Errorf("agent image %s is for linux/%s but the engine runs linux/%s: load an agent image for linux/%s (forensic-agent image --arch %s) or leave out --agent-image", l.Image, res.Architecture, arch, arch, arch)
+				return agentImage{}, fmt.Errorf("agent image %s is for linux/%s but the engine runs linux/%s: load the agent image for linux/%s (make dist writes forensic-agent-image_<version>_linux_%s.tar) or leave out --agent-image", l.Image, res.Architecture, arch, arch, arch)
 			}
 			labels := imageLabels(res)
 			return agentImage{Name: l.Image, ID: res.ID, RepoDigests: res.RepoDigests, Agent: agentRecord{
