@@ -98,6 +98,10 @@ type RunOptions struct {
 	ProcEnv bool
 }
 
+// Captures reports whether the options ask for any capture: the plugins'
+// "is live capture on".
+func (o *RunOptions) Captures() bool { return o != nil && (o.Pcap || o.FS || o.Proc) }
+
 // DefaultRunOptions returns the options `forensic-agent run` starts from.
 func DefaultRunOptions() RunOptions {
 	return RunOptions{TargetPID: 1, WaitStdin: true, PcapFormat: PcapNG}
