@@ -21,7 +21,7 @@ import (
 type exportOptions struct {
 	containers []string
 	live       docker.LiveOptions
-	pcap       time.Duration
+	liveNames  agent.FlagNames
 	output     collect.Output
 	custody    fcli.CustodyFlags
 	docker     docker.Options
@@ -97,12 +97,7 @@ readable bundle marked incomplete.`,
 	f.BoolVar(&o.docker.SaveImage, "image", false, "also save the container's image (docker save) into the bundle")
 	f.BoolVar(&o.docker.Pause, "pause", false, "pause the container during the filesystem export (changes the target; recorded)")
 	f.BoolVar(&o.docker.Checkpoint, "checkpoint", false, "take a CRIU checkpoint through the engine (experimental engines; changes the target briefly; recorded)")
-	f.DurationVar(&o.pcap, "pcap", 0, "capture the container's network traffic for this long (e.g. 30s) with the forensic agent in a sidecar (recorded)")
-	f.StringVar(&o.live.Run.PcapInterface, "pcap-iface", "", "capture on this interface only (default: every interface of the container's network namespace)")
-	f.Int64Var(&o.live.Run.PcapMaxPackets, "pcap-max-packets", 0, "stop the capture after this many packets (0: no limit)")
-	f.Int64Var(&o.live.Run.PcapMaxBytes, "pcap-max-bytes", 0, "stop the capture before the file exceeds this many bytes (0: no limit)")
-	f.BoolVar(&o.live.Run.Proc, "processes", false, "snapshot the container's processes and sockets from /proc with the forensic agent in a sidecar (recorded)")
-	f.BoolVar(&o.live.Run.ProcEnv, "processes-env", false, "with --processes, also record every process's environment (often holds secrets)")
+	o.liveNames = fcli.BindLiveFlags(f, &o.live.Run, fcli.LiveFlags{Network: "the container's", Target: "the container's", By: "by the forensic agent in a sidecar (recorded)"})
 	f.StringVar(&o.live.Image, "agent-image", "", "agent image for --pcap/--processes (default "+agent.DefaultImage()+", created from the agent this plugin carries when the engine lacks it)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	o.custody.AddFlags(f)
@@ -114,20 +109,12 @@ func (o *exportOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.containers = args
 	o.output.FormatSet = cmd.Flags().Changed("format")
 	o.output.Format = o.format
-	o.live.Run.Pcap = cmd.Flags().Changed("pcap")
-	o.live.Run.PcapDuration = o.pcap
-	o.live.Run.PcapFormat = agent.PcapNG
 	if o.live.Enabled() {
 		o.live.Agents = agentbin.Source()
 		o.docker.Live = &o.live
 	}
 	return nil
 }
-
-// liveFlags are the names of the flags export binds to agent.RunOptions,
-// for the agent's own checks of them.
-var liveFlags = agent.FlagNames{Pcap: "--pcap", PcapInterface: "--pcap-iface", PcapMaxPackets: "--pcap-max-packets",
-	PcapMaxBytes: "--pcap-max-bytes", Proc: "--processes", ProcEnv: "--processes-env"}
 
 // Validate checks the options before anything is collected or created:
 // live capture flags the agent would refuse are refused here, before a
@@ -136,7 +123,7 @@ func (o *exportOptions) Validate(stdoutIsTerminal bool) error {
 	if len(o.containers) > 1 && o.output.Path != "" {
 		return fmt.Errorf("-o names one bundle, but %d containers were given: use --output-dir for several", len(o.containers))
 	}
-	if err := o.live.Run.ValidateFlags(liveFlags); err != nil {
+	if err := o.live.Run.ValidateFlags(o.liveNames); err != nil {
 		return err
 	}
 	if o.live.Image != "" && !o.live.Enabled() {
