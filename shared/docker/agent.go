@@ -9,7 +9,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -19,8 +18,7 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/agent"
 	"github.com/forensic-tools/forensic/shared/agent/agentimage"
-	"github.com/forensic-tools/forensic/shared/agent/agentio"
-	"github.com/forensic-tools/forensic/shared/agent/stream"
+	"github.com/forensic-tools/forensic/shared/agent/agentrun"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
 )
@@ -92,15 +90,22 @@ func (s AgentSource) Archs() []string {
 }
 
 // Enabled reports whether any live capture was asked for.
-func (l *LiveOptions) Enabled() bool { return l != nil && (l.Run.Pcap || l.Run.Proc || l.Run.FS) }
+func (l *LiveOptions) Enabled() bool { return l != nil && l.Run.Captures() }
 
 // agentStopGrace bounds the wait for the agent to end its stream after
 // stdin was closed (on interruption).
-const agentStopGrace = 30 * time.Second
+const agentStopGrace = agentrun.DefaultStopGrace
+
+// producerAgent names the agent's artifacts in the manifest.
+const producerAgent = "docker.agent"
+
+// transportAttach is how the plugin reaches the sidecar's standard
+// streams: the engine's attach endpoint, which hijacks the HTTP connection.
+const transportAttach = "docker-attach"
 
 func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	l := x.opts.Live
-	m := evidence.Meta{Path: "agent/transfer.json", Description: "the agent session: sidecar, stream totals and per-artifact checks"}
+	m := agentrun.TransferMeta(producerAgent)
 	if !x.t.Running() || x.t.Paused() {
 		return sink.Fail(m, fmt.Errorf("live capture needs a running, unpaused container (state %s)", stateOf(x.t)))
 	}
@@ -108,18 +113,55 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 	if err != nil {
 		return sink.Fail(m, err)
 	}
-	image := img.Name
 	run := l.Run
 	run.TargetPID, run.WaitStdin = 1, true
+	s, err := x.createSidecar(ctx, img, run.Args(), run.Pcap)
+	if err != nil {
+		return sink.Fail(m, err)
+	}
+	_, err = agentrun.Run(ctx, sink, s, agentrun.Options{Args: run.Args(), Producer: producerAgent, SpoolDir: x.opts.SpoolDir, StopGrace: agentStopGrace})
+	return err
+}
+
+// SidecarRecord is the agent's sidecar container as agent/transfer.json
+// records it.
+type SidecarRecord struct {
+	Name         string   `json:"name"`
+	ID           string   `json:"id"`
+	Image        string   `json:"image"`
+	ImageID      string   `json:"image_id"`
+	ImageDigests []string `json:"image_digests"`
+	Capabilities []string `json:"capabilities"`
+	// Network and PID are the namespaces it joined (container:ID).
+	Network string `json:"network"`
+	PID     string `json:"pid"`
+}
+
+// sidecar is the agentrun.Launcher of the Docker plugin: a container that
+// joins the target's network and process namespaces, with a read-only
+// root, removed afterwards.
+type sidecar struct {
+	x      *collectors
+	img    agentImage
+	rec    SidecarRecord
+	action evidence.Action
+
+	att  client.HijackedResponse
+	wait client.ContainerWaitResult
+}
+
+// createSidecar creates the agent's sidecar container with args; packets
+// adds the NET_RAW capability.
+func (x *collectors) createSidecar(ctx context.Context, img agentImage, args []string, packets bool) (*sidecar, error) {
 	caps := []string{"SYS_PTRACE"}
-	if run.Pcap {
+	if packets {
 		caps = append(caps, "NET_RAW")
 	}
 	name := "forensic-agent-" + shortID(x.t.ID()) + "-" + x.now().Format("20060102T150405Z")
 	created, err := x.c.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: name,
 		Config: &container.Config{
-			Image: image, Cmd: run.Args(),
+			Image: img.Name, Cmd: args,
 			OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false,
 			Labels: map[string]string{"io.forensic-tools.role": "agent", "io.forensic-tools.target": x.t.ID()},
 		},
@@ -131,104 +173,91 @@ func (x *collectors) live(ctx context.Context, sink collect.Sink) error {
 		},
 	})
 	if err != nil {
-		return sink.Fail(m, EngineError(x.c, "creating the agent sidecar", err))
+		return nil, EngineError(x.c, "creating the agent sidecar", err)
 	}
-	action := evidence.Action{
+	s := &sidecar{x: x, img: img, rec: SidecarRecord{Name: name, ID: created.ID, Image: img.Name, ImageID: img.ID, ImageDigests: img.RepoDigests,
+		Capabilities: caps, Network: "container:" + x.t.ID(), PID: "container:" + x.t.ID()}}
+	s.action = evidence.Action{
 		What: "added sidecar container",
 		Detail: fmt.Sprintf("%s (%s) from image %s (%s) holding the %s, joined the network and process namespaces of the target, capabilities %s, read-only root; removed afterwards; agent arguments: %s",
-			name, created.ID, image, img.ID, img.Agent.describe(), strings.Join(caps, ","), strings.Join(run.Args(), " ")),
+			name, created.ID, img.Name, img.ID, img.Agent.describe(), strings.Join(caps, ","), strings.Join(args, " ")),
 		At: x.now(),
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		if _, err := x.c.ContainerRemove(cctx, created.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
-			action.Error = "removing the sidecar failed, remove it by hand (docker rm -f " + created.ID + "): " + err.Error()
-		}
-		action.Until = x.now()
-		sink.Action(action)
-	}()
-	sum, session, err := x.runAgent(ctx, sink, created.ID)
-	report := map[string]any{
-		"sidecar":      map[string]any{"name": name, "id": created.ID, "image": image, "image_id": img.ID, "image_digests": img.RepoDigests, "capabilities": caps, "network": "container:" + x.t.ID(), "pid": "container:" + x.t.ID()},
-		"agent":        img.Agent,
-		"agent_args":   run.Args(),
-		"agent_exit":   session.exitCode,
-		"agent_stderr": session.stderr.String(),
+	return s, nil
+}
+
+// Start attaches to the sidecar before it starts, so that nothing it
+// writes is missed, and starts it.
+func (s *sidecar) Start(ctx context.Context) error {
+	c := s.x.c
+	att, err := c.ContainerAttach(ctx, s.rec.ID, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return EngineError(c, "attaching to the agent sidecar", err)
 	}
-	if sum != nil {
-		report["stream"] = agentio.StreamRecord(sum)
-	}
-	problems := agentio.Problems(sum, err)
-	report["problems"] = problems
-	if werr := sink.JSON(m, report); isFatal(werr) {
-		return werr
-	}
-	if err := sink.Bytes(evidence.Meta{Path: "agent/stderr.log", MediaType: "text/plain", Description: "the agent's own log lines (its last line gives the bytes and SHA-256 it sent)"}, session.stderr.Bytes()); isFatal(err) {
-		return err
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("live capture: %s", strings.Join(problems, "; "))
+	s.att = att.HijackedResponse
+	s.wait = c.ContainerWait(context.WithoutCancel(ctx), s.rec.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := c.ContainerStart(ctx, s.rec.ID, client.ContainerStartOptions{}); err != nil {
+		return EngineError(c, "starting the agent sidecar", err)
 	}
 	return nil
 }
 
-// agentSession is what came back from the sidecar besides the stream.
-type agentSession struct {
-	stderr   *agentio.LimitedBuffer
-	exitCode int64
+// Attach copies stdin to the sidecar over the attach Start opened, then
+// closes the sidecar's stdin, and demultiplexes its output into stdout and
+// stderr. The connection is closed when ctx ends.
+func (s *sidecar) Attach(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	go func() {
+		io.Copy(s.att.Conn, stdin)
+		s.att.CloseWrite()
+	}()
+	stop := context.AfterFunc(ctx, s.att.Close)
+	defer stop()
+	_, err := stdcopy.StdCopy(stdout, stderr, s.att.Reader)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
-// runAgent attaches to the created sidecar, starts it, sends the start
-// byte and streams every artifact into the bundle. On interruption it
-// closes the agent's stdin, which makes the agent end its stream properly.
-func (x *collectors) runAgent(ctx context.Context, sink collect.Sink, id string) (*stream.Summary, *agentSession, error) {
-	s := &agentSession{stderr: agentio.NewLimitedBuffer(1 << 20), exitCode: -1}
-	att, err := x.c.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
-	if err != nil {
-		return nil, s, EngineError(x.c, "attaching to the agent sidecar", err)
-	}
-	defer att.Close()
-	wait := x.c.ContainerWait(context.WithoutCancel(ctx), id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	if _, err := x.c.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		return nil, s, EngineError(x.c, "starting the agent sidecar", err)
-	}
-	if _, err := att.Conn.Write([]byte{'\n'}); err != nil {
-		return nil, s, fmt.Errorf("sending the start byte to the agent: %w", err)
-	}
-	stop := sync.OnceFunc(func() { att.CloseWrite() })
-	finished := make(chan struct{})
-	defer close(finished)
-	go func() {
-		select {
-		case <-ctx.Done():
-			stop() // the agent ends its captures and its stream
-			select {
-			case <-time.After(agentStopGrace):
-				att.Close()
-			case <-finished:
-			}
-		case <-finished:
-		}
-	}()
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
-		pw.CloseWithError(err)
-	}()
-	// The bundle is written to with a context that outlives an
-	// interruption: the agent was told to stop and what it sends until
-	// then is evidence.
-	sum, derr := agentio.Receive(ctx, sink, pr, "docker.agent", x.opts.SpoolDir)
-	pr.Close()
-	stop()
+// Wait returns the sidecar's exit code, from the wait Start registered.
+func (s *sidecar) Wait(ctx context.Context) (int64, bool) {
 	select {
-	case res := <-wait.Result:
-		s.exitCode = res.StatusCode
-	case <-time.After(agentStopGrace):
+	case res := <-s.wait.Result:
+		return res.StatusCode, true
+	case <-s.wait.Error:
+	case <-ctx.Done():
 	}
-	return sum, s, derr
+	return 0, false
 }
+
+// Describe records the sidecar and the agent in its image.
+func (s *sidecar) Describe(t *agentrun.Transfer) {
+	t.Launcher = agentrun.LauncherDockerSidecar
+	t.Sidecar = s.rec
+	t.Agent = s.img.Agent
+	if s.att.Conn != nil {
+		t.Transport = transportAttach
+	}
+}
+
+// Remove removes the sidecar; a failure is recorded in the custody action
+// with the command that removes it by hand.
+func (s *sidecar) Remove(ctx context.Context) error {
+	if s.att.Conn != nil {
+		s.att.Close()
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := s.x.c.ContainerRemove(cctx, s.rec.ID, client.ContainerRemoveOptions{Force: true})
+	if err != nil {
+		s.action.Error = "removing the sidecar failed, remove it by hand (docker rm -f " + s.rec.ID + "): " + err.Error()
+	}
+	s.action.Until = s.x.now()
+	return err
+}
+
+// Action is the custody record of the sidecar.
+func (s *sidecar) Action() evidence.Action { return s.action }
 
 // agentImage is the image the sidecar runs and the agent in it.
 type agentImage struct {
