@@ -19,6 +19,10 @@ import (
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/podcollect"
+	"github.com/forensic-tools/forensic/shared/kube/preflight"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 const defaultConcurrency = 4
@@ -34,13 +38,13 @@ type CaptureOptions struct {
 	output      collect.Output
 	format      evidence.Format
 	custody     fcli.CustodyFlags
-	kube        kube.Options
+	kube        preflight.Options
 	concurrency int
 	quiet       bool
 	live        liveFlags
 
 	// Set by Complete.
-	selection kube.Selection
+	selection target.Selection
 	// newCluster, when set, replaces the cluster of the kubeconfig flags
 	// (tests set a fake).
 	newCluster func() (*kube.Cluster, error)
@@ -49,7 +53,7 @@ type CaptureOptions struct {
 	stdoutTerminal, stderrTerminal, stdinTerminal bool
 	// attacher, when set, replaces the pods/attach of the kubeconfig
 	// (tests set a fake).
-	attacher kube.Attacher
+	attacher live.Attacher
 }
 
 // NewCaptureOptions returns capture's options with their defaults.
@@ -228,7 +232,7 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fcli.Exit(collect.ExitNothing, err)
 	}
-	pods, problems := kube.Resolve(ctx, cluster, o.selection)
+	pods, problems := target.Resolve(ctx, cluster, o.selection)
 	if len(pods) == 0 {
 		return fcli.Exit(collect.ExitNothing, o.nothingSelected(problems))
 	}
@@ -240,7 +244,7 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 	}
 	indexPath := ""
 	if len(pods) > 1 {
-		indexPath = filepath.Join(o.output.Dir, kube.IndexName(started))
+		indexPath = filepath.Join(o.output.Dir, podcollect.IndexName(started))
 		if _, err := os.Lstat(indexPath); err == nil {
 			return fcli.Exit(collect.ExitNothing, fmt.Errorf("index %s already exists: refusing to overwrite it; wait a second or use another --output-dir", indexPath))
 		}
@@ -338,10 +342,10 @@ func (o *CaptureOptions) nothingSelected(problems []error) error {
 // preflightWarnings runs the preflight of each namespace once (its answers
 // are cached for the pods' own preflights) and says what cannot be
 // collected, before anything is.
-func (o *CaptureOptions) preflightWarnings(ctx context.Context, cluster *kube.Cluster, pods []*kube.Pod) {
+func (o *CaptureOptions) preflightWarnings(ctx context.Context, cluster *kube.Cluster, pods []*target.Pod) {
 	byNS, order := podsByNamespace(pods)
 	for _, ns := range order {
-		r := kube.Preflight(ctx, cluster, ns, byNS[ns], &o.selection, o.kube)
+		r := preflight.Preflight(ctx, cluster, ns, byNS[ns], &o.selection, o.kube)
 		for _, ch := range r.Cannot() {
 			fmt.Fprintf(o.ErrOut, "kubectl forensic: preflight: namespace %s: cannot collect %s (%s): %s\n", ns, ch.Step, ch.Collects, ch.Why)
 		}
@@ -353,14 +357,14 @@ func (o *CaptureOptions) preflightWarnings(ctx context.Context, cluster *kube.Cl
 
 // liveOptions sets up live capture: the attach through the kubeconfig's
 // API server, and where agent artifacts wait for their turn.
-func (o *CaptureOptions) liveOptions() (*kube.LiveOptions, error) {
+func (o *CaptureOptions) liveOptions() (*live.LiveOptions, error) {
 	attacher := o.attacher
 	if attacher == nil {
 		rc, err := o.configFlags.ToRESTConfig()
 		if err != nil {
 			return nil, kubeconfigError(o.configFlags, err)
 		}
-		if attacher, err = kube.NewAttacher(rc); err != nil {
+		if attacher, err = live.NewAttacher(rc); err != nil {
 			return nil, err
 		}
 	}
@@ -380,12 +384,12 @@ func (o *CaptureOptions) liveOptions() (*kube.LiveOptions, error) {
 // capture sets up the run: bundle names, custody, progress and the
 // per-pod report lines. agreed, when set, is the custody note of the
 // agreement to live capture.
-func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int, agreed string) *kube.Capture {
+func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int, agreed string) *podcollect.Capture {
 	var mu sync.Mutex
 	done := 0
-	c := &kube.Capture{
+	c := &podcollect.Capture{
 		Cluster: cluster, Options: o.kube, Selection: o.selection, Concurrency: o.concurrency,
-		Open: func(p *kube.Pod, _ time.Time) (*evidence.Writer, error) {
+		Open: func(p *target.Pod, _ time.Time) (*evidence.Writer, error) {
 			return o.output.Create(p.Namespace+"_"+p.Name, started, o.Out)
 		},
 		Custody: func(at time.Time) evidence.Custody {
@@ -395,7 +399,7 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 			}
 			return cu
 		},
-		OnDone: func(r kube.PodResult) {
+		OnDone: func(r podcollect.PodResult) {
 			mu.Lock()
 			defer mu.Unlock()
 			done++
@@ -419,10 +423,10 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 		return c
 	}
 	if n == 1 {
-		c.Progress = func(p *kube.Pod) *collect.Progress { return collect.NewProgress(o.ErrOut, p.Key()+": ") }
+		c.Progress = func(p *target.Pod) *collect.Progress { return collect.NewProgress(o.ErrOut, p.Key()+": ") }
 		return c
 	}
-	c.OnStart = func(p *kube.Pod) {
+	c.OnStart = func(p *target.Pod) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(o.ErrOut, "%s: capturing (selected by %s)\n", p.Key(), strings.Join(p.From, ", "))
@@ -430,23 +434,23 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 	return c
 }
 
-func (o *CaptureOptions) writeIndex(ctx context.Context, cluster *kube.Cluster, path string, started time.Time, results []kube.PodResult, problems []error) error {
-	idx := kube.NewIndex(filepath.Dir(path), results)
+func (o *CaptureOptions) writeIndex(ctx context.Context, cluster *kube.Cluster, path string, started time.Time, results []podcollect.PodResult, problems []error) error {
+	idx := podcollect.NewIndex(filepath.Dir(path), results)
 	base := o.custody.Custody("kubectl-forensic", started)
 	idx.Started, idx.Ended = started, time.Now().UTC()
 	idx.Tool, idx.CommandLine, idx.Case, idx.Examiner = base.Tool, base.CommandLine, base.Case, base.Examiner
 	idx.Cluster = cluster.Engine(ctx)
-	idx.Selection = kube.IndexSelection{Targets: o.args, Namespace: o.selection.Namespace,
+	idx.Selection = podcollect.IndexSelection{Targets: o.args, Namespace: o.selection.Namespace,
 		AllNamespaces: o.selection.AllNamespaces, Selector: o.selection.Selector}
 	for _, p := range problems {
 		idx.Unresolved = append(idx.Unresolved, p.Error())
 	}
 	idx.Summary.Failed += len(problems)
-	return kube.WriteIndex(path, idx)
+	return podcollect.WriteIndex(path, idx)
 }
 
 // podsByNamespace groups pods by namespace, in their order.
-func podsByNamespace(pods []*kube.Pod) (map[string][]*corev1.Pod, []string) {
+func podsByNamespace(pods []*target.Pod) (map[string][]*corev1.Pod, []string) {
 	by := map[string][]*corev1.Pod{}
 	var order []string
 	for _, p := range pods {

@@ -14,6 +14,8 @@ import (
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/preflight"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 // writeKubeconfig writes a kubeconfig whose one context points at server.
@@ -58,7 +60,7 @@ func execute(t *testing.T, dir string, args ...string) (error, string, string) {
 }
 
 func TestCaptureValidate(t *testing.T) {
-	pod := kube.Target{Kind: kube.KindPod, Name: "a", Arg: "a"}
+	pod := target.Target{Kind: target.KindPod, Name: "a", Arg: "a"}
 	for _, tc := range []struct {
 		name    string
 		set     func(o *CaptureOptions)
@@ -82,7 +84,7 @@ func TestCaptureValidate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := NewCaptureOptions(genericclioptions.NewConfigFlags(false), genericiooptions.NewTestIOStreamsDiscard())
-			o.selection = kube.Selection{Namespace: "shop", Targets: []kube.Target{pod}}
+			o.selection = target.Selection{Namespace: "shop", Targets: []target.Target{pod}}
 			tc.set(o)
 			err := o.Validate()
 			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
@@ -182,9 +184,9 @@ func TestBadInputOneLine(t *testing.T) {
 }
 
 func TestPreflightExit(t *testing.T) {
-	report := func(st ...kube.Status) kube.Report {
-		steps := []string{kube.StepSelect, kube.StepPod, kube.StepNode}
-		var r kube.Report
+	report := func(st ...kube.Status) preflight.Report {
+		steps := []string{preflight.StepSelect, preflight.StepPod, preflight.StepNode}
+		var r preflight.Report
 		for i, s := range st {
 			r.Checks = append(r.Checks, kube.Check{Step: steps[i], Status: s})
 		}
@@ -192,15 +194,15 @@ func TestPreflightExit(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		reports []kube.Report
+		reports []preflight.Report
 		noPods  bool
 		want    int
 	}{
-		{"all ok", []kube.Report{report(kube.StatusOK, kube.StatusOK, kube.StatusOK)}, false, 0},
-		{"node denied", []kube.Report{report(kube.StatusOK, kube.StatusOK, kube.StatusCannot)}, false, 2},
-		{"pods denied", []kube.Report{report(kube.StatusOK, kube.StatusCannot, kube.StatusOK)}, false, 1},
-		{"selection denied", []kube.Report{report(kube.StatusCannot, kube.StatusOK, kube.StatusOK)}, false, 1},
-		{"no pods", []kube.Report{report(kube.StatusOK)}, true, 1},
+		{"all ok", []preflight.Report{report(kube.StatusOK, kube.StatusOK, kube.StatusOK)}, false, 0},
+		{"node denied", []preflight.Report{report(kube.StatusOK, kube.StatusOK, kube.StatusCannot)}, false, 2},
+		{"pods denied", []preflight.Report{report(kube.StatusOK, kube.StatusCannot, kube.StatusOK)}, false, 1},
+		{"selection denied", []preflight.Report{report(kube.StatusCannot, kube.StatusOK, kube.StatusOK)}, false, 1},
+		{"no pods", []preflight.Report{report(kube.StatusOK)}, true, 1},
 	} {
 		if got := preflightExit(tc.reports, tc.noPods); got != tc.want {
 			t.Errorf("%s: preflightExit = %d, want %d", tc.name, got, tc.want)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 	"github.com/forensic-tools/forensic/shared/version"
 )
 
@@ -41,10 +42,10 @@ func (s *selectionFlags) addFlags(fs *pflag.FlagSet) {
 
 // selection parses the target arguments and settles the namespace: -n,
 // else the kubeconfig context's, else "default".
-func (s *selectionFlags) selection(cf *genericclioptions.ConfigFlags, args []string) (kube.Selection, error) {
-	sel := kube.Selection{Selector: s.selector, AllNamespaces: s.allNamespaces}
+func (s *selectionFlags) selection(cf *genericclioptions.ConfigFlags, args []string) (target.Selection, error) {
+	sel := target.Selection{Selector: s.selector, AllNamespaces: s.allNamespaces}
 	for _, a := range args {
-		t, err := kube.ParseTarget(a)
+		t, err := target.ParseTarget(a)
 		if err != nil {
 			return sel, err
 		}

@@ -12,7 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/forensic-tools/forensic/shared/agent"
-	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 	"github.com/forensic-tools/forensic/shared/version"
 )
 
@@ -60,7 +61,7 @@ func (l *liveFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&l.run.FS, "filesystem", false, "tar of the target container's root filesystem into fs/rootfs.tar (with fs/mounts.json, fs/report.json)")
 	fs.BoolVar(&l.run.Proc, "processes", false, "process and socket snapshot of the target container into proc/snapshot.json")
 	fs.BoolVar(&l.run.ProcEnv, "processes-env", false, "add each process's environment to the snapshot (it often holds secrets)")
-	fs.StringVarP(&l.container, "container", "c", "", "target container of the live captures (default: the pod's "+kube.DefaultContainerAnnotation+" annotation, else its first container)")
+	fs.StringVarP(&l.container, "container", "c", "", "target container of the live captures (default: the pod's "+live.DefaultContainerAnnotation+" annotation, else its first container)")
 	fs.StringVar(&l.image, "agent-image", "", "forensic agent image to run (default "+agent.DefaultImage()+", this plugin's version)")
 	fs.BoolVar(&l.yes, "yes", false, "agree to add an ephemeral container to each pod for live capture, without a question (it cannot be removed from the pod)")
 }
@@ -90,11 +91,11 @@ func (l *liveFlags) validate() error {
 
 // options returns the live options for shared/kube, nil when none is
 // asked for. attacher attaches to the agent's container.
-func (l *liveFlags) options(attacher kube.Attacher, spoolDir string) *kube.LiveOptions {
+func (l *liveFlags) options(attacher live.Attacher, spoolDir string) *live.LiveOptions {
 	if !l.enabled() {
 		return nil
 	}
-	return &kube.LiveOptions{Run: l.run, Container: l.container, Image: l.image, Attacher: attacher,
+	return &live.LiveOptions{Run: l.run, Container: l.container, Image: l.image, Attacher: attacher,
 		Tool: "kubectl-forensic " + version.Version, SpoolDir: spoolDir}
 }
 
@@ -109,7 +110,7 @@ func (l *liveFlags) imageName() string {
 // each of pods, which cannot be removed: --yes, or "y" to a question on
 // the terminal. Without a terminal and without --yes it refuses. It
 // returns the custody note that records the agreement.
-func (l *liveFlags) confirm(ctx context.Context, pods []*kube.Pod, terminal bool, in io.Reader, errOut io.Writer, now time.Time) (string, error) {
+func (l *liveFlags) confirm(ctx context.Context, pods []*target.Pod, terminal bool, in io.Reader, errOut io.Writer, now time.Time) (string, error) {
 	names := make([]string, len(pods))
 	for i, p := range pods {
 		names[i] = p.Key()
@@ -122,7 +123,7 @@ func (l *liveFlags) confirm(ctx context.Context, pods []*kube.Pod, terminal bool
 	for _, s := range []struct {
 		on   bool
 		name string
-	}{{l.run.Pcap, kube.StepPcap}, {l.run.FS, kube.StepFilesystem}, {l.run.Proc, kube.StepProcesses}} {
+	}{{l.run.Pcap, live.StepPcap}, {l.run.FS, live.StepFilesystem}, {l.run.Proc, live.StepProcesses}} {
 		if s.on {
 			steps = append(steps, s.name)
 		}

@@ -15,6 +15,8 @@ import (
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 func TestLiveFlagsValidate(t *testing.T) {
@@ -53,15 +55,15 @@ func TestLiveFlagsValidate(t *testing.T) {
 }
 
 func TestLiveConfirm(t *testing.T) {
-	one := []*kube.Pod{{Namespace: "shop", Name: "web-1"}}
-	two := []*kube.Pod{{Namespace: "shop", Name: "web-1"}, {Namespace: "shop", Name: "web-2"}}
+	one := []*target.Pod{{Namespace: "shop", Name: "web-1"}}
+	two := []*target.Pod{{Namespace: "shop", Name: "web-1"}, {Namespace: "shop", Name: "web-2"}}
 	at := time.Date(2026, 11, 29, 12, 40, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name      string
 		yes       bool
 		terminal  bool
 		input     string
-		pods      []*kube.Pod
+		pods      []*target.Pod
 		wantNote  string // a piece of the custody note; empty: refused
 		wantErr   string
 		wantAsked string // a piece of the question on standard error
@@ -107,7 +109,7 @@ func TestLiveConfirmInterrupted(t *testing.T) {
 	cancel(errors.New("interrupted by signal"))
 	pr, pw := io.Pipe() // a terminal nobody types on
 	defer pw.Close()
-	_, err := l.confirm(ctx, []*kube.Pod{{Namespace: "shop", Name: "web-1"}}, true, pr, io.Discard, time.Now())
+	_, err := l.confirm(ctx, []*target.Pod{{Namespace: "shop", Name: "web-1"}}, true, pr, io.Discard, time.Now())
 	if err == nil || !strings.Contains(err.Error(), "live capture not agreed to (interrupted by signal)") {
 		t.Errorf("err = %v", err)
 	}
@@ -132,7 +134,7 @@ func TestCaptureLiveNeedsAgreement(t *testing.T) {
 			o := NewCaptureOptions(genericclioptions.NewConfigFlags(false), streams)
 			dir := t.TempDir()
 			o.output.Dir, o.quiet = dir, true
-			o.selection = kube.Selection{Namespace: "shop", Targets: []kube.Target{{Kind: kube.KindPod, Name: "a", Arg: "a"}}}
+			o.selection = target.Selection{Namespace: "shop", Targets: []target.Target{{Kind: target.KindPod, Name: "a", Arg: "a"}}}
 			o.live.run.Proc = true
 			o.stdinTerminal = tc.terminal
 			o.attacher = refusingAttacher{}
@@ -155,4 +157,4 @@ func TestCaptureLiveNeedsAgreement(t *testing.T) {
 	}
 }
 
-type refusingAttacher struct{ kube.Attacher }
+type refusingAttacher struct{ live.Attacher }

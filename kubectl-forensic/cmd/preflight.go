@@ -14,6 +14,8 @@ import (
 	fcli "github.com/forensic-tools/forensic/internal/cli"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/preflight"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 // PreflightOptions are the options of kubectl forensic preflight.
@@ -23,11 +25,11 @@ type PreflightOptions struct {
 
 	sel    selectionFlags
 	client clientFlags
-	kube   kube.Options
+	kube   preflight.Options
 	live   liveFlags
 	json   bool
 
-	selection kube.Selection
+	selection target.Selection
 }
 
 // NewPreflightOptions returns preflight's options with their defaults.
@@ -120,7 +122,7 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fcli.Exit(collect.ExitNothing, err)
 	}
-	pods, problems := kube.Resolve(ctx, cluster, o.selection)
+	pods, problems := target.Resolve(ctx, cluster, o.selection)
 	forbidden := false
 	for _, p := range problems {
 		forbidden = forbidden || apierrors.IsForbidden(p)
@@ -136,9 +138,9 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if len(order) == 0 {
 		order = []string{o.selection.Namespace}
 	}
-	reports := make([]kube.Report, 0, len(order))
+	reports := make([]preflight.Report, 0, len(order))
 	for _, ns := range order {
-		reports = append(reports, kube.Preflight(ctx, cluster, ns, byNS[ns], &o.selection, o.kube))
+		reports = append(reports, preflight.Preflight(ctx, cluster, ns, byNS[ns], &o.selection, o.kube))
 	}
 	if err := o.print(reports); err != nil {
 		return err
@@ -159,7 +161,7 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	return fcli.Exit(code, errors.New("some steps cannot be collected: capture would mark the bundles incomplete (see the table)"))
 }
 
-func (o *PreflightOptions) print(reports []kube.Report) error {
+func (o *PreflightOptions) print(reports []preflight.Report) error {
 	if o.json {
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
@@ -178,13 +180,13 @@ func (o *PreflightOptions) print(reports []kube.Report) error {
 
 // preflightExit: 1 when the pods cannot be found or read, 2 when some
 // step cannot be collected, 0 otherwise.
-func preflightExit(reports []kube.Report, noPods bool) int {
+func preflightExit(reports []preflight.Report, noPods bool) int {
 	code := collect.ExitComplete
 	if noPods {
 		return collect.ExitNothing
 	}
 	for _, r := range reports {
-		for _, s := range []string{kube.StepSelect, kube.StepPod} {
+		for _, s := range []string{preflight.StepSelect, preflight.StepPod} {
 			if r.Status(s) == kube.StatusCannot {
 				return collect.ExitNothing
 			}

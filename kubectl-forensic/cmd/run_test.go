@@ -23,6 +23,8 @@ import (
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/podcollect"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 // fakeCluster is a cluster with namespace shop and running pods named
@@ -59,21 +61,21 @@ func fakeCluster(pods ...string) *kube.Cluster {
 func TestCaptureRun(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		sel       kube.Selection
+		sel       target.Selection
 		wantCode  int
 		wantPods  []string
 		wantIndex bool
 		wantErr   string
 		wantLines []string // on standard error
 	}{
-		{name: "one pod", sel: kube.Selection{Namespace: "shop", Targets: []kube.Target{{Kind: kube.KindPod, Name: "a", Arg: "a"}}},
+		{name: "one pod", sel: target.Selection{Namespace: "shop", Targets: []target.Target{{Kind: target.KindPod, Name: "a", Arg: "a"}}},
 			wantPods: []string{"shop_a"}},
-		{name: "by selector", sel: kube.Selection{Namespace: "shop", Selector: "app=web"},
+		{name: "by selector", sel: target.Selection{Namespace: "shop", Selector: "app=web"},
 			wantPods: []string{"shop_a", "shop_b", "shop_c"}, wantIndex: true},
-		{name: "one target missing", sel: kube.Selection{Namespace: "shop", Targets: []kube.Target{{Kind: kube.KindPod, Name: "a", Arg: "a"}, {Kind: kube.KindPod, Name: "nope", Arg: "nope"}}},
+		{name: "one target missing", sel: target.Selection{Namespace: "shop", Targets: []target.Target{{Kind: target.KindPod, Name: "a", Arg: "a"}, {Kind: target.KindPod, Name: "nope", Arg: "nope"}}},
 			wantCode: 2, wantPods: []string{"shop_a"}, wantErr: "1 of 2 pods or targets incomplete or failed",
 			wantLines: []string{`kubectl forensic: pod "nope" not found in namespace "shop" (kubectl get pods -n shop)`}},
-		{name: "nothing found", sel: kube.Selection{Namespace: "shop", Targets: []kube.Target{{Kind: kube.KindPod, Name: "nope", Arg: "nope"}}},
+		{name: "nothing found", sel: target.Selection{Namespace: "shop", Targets: []target.Target{{Kind: target.KindPod, Name: "nope", Arg: "nope"}}},
 			wantCode: 1, wantErr: `pod "nope" not found in namespace "shop"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +121,7 @@ func TestCaptureRun(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var idx kube.Index
+				var idx podcollect.Index
 				if err := json.Unmarshal(b, &idx); err != nil {
 					t.Fatal(err)
 				}

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"syscall"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 )
@@ -94,6 +96,20 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// Namespace reads a namespace object once per run.
+func (c *Cluster) Namespace(ctx context.Context, ns string) (*corev1.Namespace, error) {
+	return cached(ctx, &c.cache, "namespace/"+ns, func(ctx context.Context) (*corev1.Namespace, error) {
+		return c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	})
+}
+
+// Cached returns what fn returns, computed once per run of c for key:
+// pods of one run share one answer (one services list, one node object).
+// A failure is kept too: it is reported for every pod.
+func Cached[T any](ctx context.Context, c *Cluster, key string, fn func(context.Context) (T, error)) (T, error) {
+	return cached(ctx, &c.cache, key, fn)
 }
 
 // memo runs each keyed fetch once per run and hands every caller the same

@@ -1,39 +1,41 @@
-package kube
+package live
 
 import (
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/forensic-tools/forensic/shared/kube"
 )
 
-// liveRows are the preflight rows of the live steps l asks for, with the
+// LiveRows are the preflight rows of the live steps l asks for, with the
 // permissions each needs; nil when none is asked for.
-func liveRows(l *LiveOptions, ns string) []*Check {
-	var rows []*Check
+func LiveRows(l *LiveOptions, ns string) []*kube.Check {
+	var rows []*kube.Check
 	for _, s := range l.Steps() {
-		rows = append(rows, &Check{Step: s, Collects: liveDescription(s), Needs: liveNeeds(ns)})
+		rows = append(rows, &kube.Check{Step: s, Collects: liveDescription(s), Needs: liveNeeds(ns)})
 	}
 	return rows
 }
 
-// judgeLive settles the live rows once their access reviews are answered:
+// JudgeLive settles the live rows once their access reviews are answered:
 // a step cannot run when a permission is denied, when the API does not
-// serve ephemeral containers, or when PlanLive refuses it for a pod (the
-// namespace's PodSecurity level, a pod that does not run, ...). It returns
-// the plan of each pod.
-func judgeLive(rows []*Check, pods []*corev1.Pod, l *LiveOptions, r Report) []LivePlan {
+// serve ephemeral containers (served is "no"), or when PlanLive refuses it
+// for a pod (the namespace's PodSecurity level enforce, a pod that does
+// not run, ...). id is who asks. It returns the plan of each pod.
+func JudgeLive(rows []*kube.Check, pods []*corev1.Pod, l *LiveOptions, id kube.Identity, enforce, served string) []LivePlan {
 	plans := make([]LivePlan, 0, len(pods))
 	for _, p := range pods {
-		plans = append(plans, PlanLive(p, l, r.PodSecurity.Enforce))
+		plans = append(plans, PlanLive(p, l, enforce))
 	}
 	for _, row := range rows {
-		status, why := judge(row.Needs, r.Identity)
+		status, why := kube.Judge(row.Needs, id)
 		switch {
-		case status == StatusCannot:
+		case status == kube.StatusCannot:
 			why += " (bind ClusterRole forensic-live-capture, deploy/rbac/forensic-live-capture.yaml)"
-		case r.Ephemeral.Served == "no":
-			status, why = StatusCannot, "the API server does not serve pods/ephemeralcontainers"
+		case served == "no":
+			status, why = kube.StatusCannot, "the API server does not serve pods/ephemeralcontainers"
 		default:
 			var refused, runs []string
 			for _, p := range plans {
@@ -48,8 +50,8 @@ func judgeLive(rows []*Check, pods []*corev1.Pod, l *LiveOptions, r Report) []Li
 				}
 			}
 			if len(refused) > 0 {
-				status, why = StatusCannot, strings.Join(refused, "; ")
-			} else if status == StatusOK && len(runs) > 0 {
+				status, why = kube.StatusCannot, strings.Join(refused, "; ")
+			} else if status == kube.StatusOK && len(runs) > 0 {
 				why = strings.Join(runs, "; ")
 			}
 		}
@@ -63,8 +65,8 @@ func (p LivePlan) how() string {
 	return fmt.Sprintf("the agent targets container %s and runs with %s (PodSecurity %s)", p.Target, describeSC(p.SecurityContext), p.Needs)
 }
 
-// text is the plan on one line of the preflight table's header.
-func (p LivePlan) text() string {
+// Text is the plan on one line of the preflight table's header.
+func (p LivePlan) Text() string {
 	s := "pod " + p.Pod
 	if p.Target != "" {
 		s += ", container " + p.Target + " (" + p.TargetChosenBy + ")"
@@ -76,4 +78,9 @@ func (p LivePlan) text() string {
 		s += fmt.Sprintf("; %s refused: %s", r.Step, r.Reason)
 	}
 	return s
+}
+
+// liveNeeds are the permissions without which no live step can run.
+func liveNeeds(ns string) []kube.Access {
+	return []kube.Access{kube.AccessUpdateEphemeral(ns), kube.AccessCreateAttach(ns)}
 }

@@ -1,4 +1,4 @@
-package kube
+package live
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/kube"
 )
 
 // Live capture steps, as named in the preflight table, in preflight.json
@@ -453,11 +454,11 @@ func notLive(pod *corev1.Pod, target string) string {
 	case pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows:
 		return "the pod runs Windows: the agent is a Linux program"
 	}
-	st := containerStatus(pod, target)
+	st := kube.ContainerStatus(pod, target)
 	if st == nil || st.State.Running == nil {
 		state := "no status yet"
 		if st != nil {
-			state = stateText(st.State)
+			state = kube.StateText(st.State)
 		}
 		return fmt.Sprintf("the target container %s is not running (%s)", target, state)
 	}

@@ -1,16 +1,14 @@
-package kube
+package live
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	fakediscovery "k8s.io/client-go/discovery/fake"
 
 	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/kube/kubetest"
 )
 
 // live returns live options asking for the given steps.
@@ -30,9 +28,9 @@ func live(steps ...string) *LiveOptions {
 }
 
 func TestTargetContainer(t *testing.T) {
-	twoApps := func() *podBuilder {
-		b := newPod("shop", "web-1").container("app", 0).container("sidecar", 0).initContainer("setup")
-		b.p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg"}}}
+	twoApps := func() *kubetest.PodBuilder {
+		b := kubetest.NewPod("shop", "web-1").Container("app", 0).Container("sidecar", 0).InitContainer("setup")
+		b.P().Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg"}}}
 		return b
 	}
 	annotated := func(name string) *corev1.Pod {
@@ -50,7 +48,7 @@ func TestTargetContainer(t *testing.T) {
 		wantNone bool
 	}{
 		{name: "first container", pod: twoApps().P(), want: "app", wantHow: "first container of app, sidecar (choose another with -c)"},
-		{name: "only container", pod: newPod("shop", "one").container("web", 0).P(), want: "web", wantHow: "first container"},
+		{name: "only container", pod: kubetest.NewPod("shop", "one").Container("web", 0).P(), want: "web", wantHow: "first container"},
 		{name: "-c", pod: twoApps().P(), flag: "sidecar", want: "sidecar", wantHow: "-c sidecar"},
 		{name: "annotation", pod: annotated("sidecar"), want: "sidecar", wantHow: "annotation " + DefaultContainerAnnotation},
 		{name: "-c beats the annotation", pod: annotated("sidecar"), flag: "app", want: "app", wantHow: "-c app"},
@@ -58,7 +56,7 @@ func TestTargetContainer(t *testing.T) {
 		{name: "-c names nothing", pod: twoApps().P(), flag: "nope", wantErr: `pod shop/web-1 has no container "nope": its containers are app, sidecar`},
 		{name: "-c names an init container", pod: twoApps().P(), flag: "setup", wantErr: `has no regular container (init and ephemeral containers cannot be targets) "setup"`},
 		{name: "-c names an ephemeral container", pod: twoApps().P(), flag: "dbg", wantErr: `has no regular container (init and ephemeral containers cannot be targets) "dbg"`},
-		{name: "no containers", pod: newPod("shop", "empty").P(), wantErr: "pod shop/empty has no containers"},
+		{name: "no containers", pod: kubetest.NewPod("shop", "empty").P(), wantErr: "pod shop/empty has no containers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, how, err := TargetContainer(tc.pod, tc.flag)
@@ -92,7 +90,7 @@ const (
 // TestPlanLive is the security context decision table.
 func TestPlanLive(t *testing.T) {
 	ids := func(uid, gid *int64) *corev1.Pod {
-		p := newPod("shop", "web-1").container("web", 0).P()
+		p := kubetest.NewPod("shop", "web-1").Container("web", 0).P()
 		p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: uid, RunAsGroup: gid}
 		return p
 	}
@@ -105,7 +103,7 @@ func TestPlanLive(t *testing.T) {
 	shared.Spec.ShareProcessNamespace = new(true)
 	pending := ids(nobody, nobody)
 	pending.Status.Phase = corev1.PodPending
-	crashing := newPod("shop", "web-1").waiting("web").P()
+	crashing := kubetest.NewPod("shop", "web-1").Waiting("web").P()
 	addsCaps := ids(root, root)
 	addsCaps.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_BIND_SERVICE", "NET_ADMIN"}}}
 
@@ -228,131 +226,4 @@ func TestLevelNeeded(t *testing.T) {
 			t.Errorf("%s: LevelNeeded = %s, want %s", tc.name, got, tc.want)
 		}
 	}
-}
-
-func TestPreflightLive(t *testing.T) {
-	nonRoot := func(ns string) *corev1.Pod {
-		p := newPod(ns, "web-1").node("node-1").container("web", 0).P()
-		p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: new(int64(65534)), RunAsGroup: new(int64(65534))}
-		return p
-	}
-	all := []string{StepPcap, StepFilesystem, StepProcesses}
-	for _, tc := range []struct {
-		name    string
-		labels  map[string]string
-		deny    []string
-		noEph   bool
-		steps   []string
-		want    map[string]Status
-		wantWhy map[string]string
-	}{
-		{name: "not asked: no live rows", want: map[string]Status{}},
-		{name: "privileged namespace", steps: all,
-			want:    map[string]Status{StepPcap: StatusOK, StepFilesystem: StatusOK, StepProcesses: StatusOK},
-			wantWhy: map[string]string{StepPcap: "capabilities.add=NET_RAW,SYS_PTRACE (PodSecurity privileged)"}},
-		{name: "restricted namespace", labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}, steps: all,
-			want: map[string]Status{StepPcap: StatusCannot, StepFilesystem: StatusOK, StepProcesses: StatusOK},
-			wantWhy: map[string]string{StepPcap: `namespace shop enforces PodSecurity "restricted", which forbids the NET_RAW capability`,
-				StepFilesystem: "runAsUser=65534 runAsGroup=65534 runAsNonRoot=true"}},
-		{name: "no right to add ephemeral containers", deny: []string{"update pods/ephemeralcontainers"}, steps: []string{StepProcesses},
-			want:    map[string]Status{StepProcesses: StatusCannot},
-			wantWhy: map[string]string{StepProcesses: "alice may not update pods/ephemeralcontainers -n shop (bind ClusterRole forensic-live-capture"}},
-		{name: "no right to attach", deny: []string{"create pods/attach"}, steps: []string{StepPcap},
-			want:    map[string]Status{StepPcap: StatusCannot},
-			wantWhy: map[string]string{StepPcap: "alice may not create pods/attach -n shop"}},
-		{name: "websocket not allowed is no obstacle", deny: []string{"get pods/attach", "watch pods"}, steps: []string{StepPcap},
-			want: map[string]Status{StepPcap: StatusOK}},
-		{name: "not served", noEph: true, steps: []string{StepProcesses},
-			want:    map[string]Status{StepProcesses: StatusCannot},
-			wantWhy: map[string]string{StepProcesses: "the API server does not serve pods/ephemeralcontainers"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			pod := nonRoot("shop")
-			f := newFakeAPI(namespace("shop", tc.labels), pod)
-			for _, d := range tc.deny {
-				f.deny[d] = true
-			}
-			if tc.noEph {
-				f.noEphemeral()
-			}
-			opts := Options{}
-			if tc.steps != nil {
-				opts.Live = live(tc.steps...)
-			}
-			r := Preflight(context.Background(), f.cluster(), "shop", []*corev1.Pod{pod}, nil, opts)
-			got := map[string]Status{}
-			why := map[string]string{}
-			for _, c := range r.Checks {
-				if c.Step == StepPcap || c.Step == StepFilesystem || c.Step == StepProcesses {
-					got[c.Step], why[c.Step] = c.Status, c.Why
-				}
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("live rows (-want +got):\n%s", diff)
-			}
-			for step, want := range tc.wantWhy {
-				if !strings.Contains(why[step], want) {
-					t.Errorf("%s why = %q, want %q", step, why[step], want)
-				}
-			}
-			if tc.steps == nil && len(r.Live) != 0 {
-				t.Errorf("plans without live capture: %+v", r.Live)
-			}
-			var text strings.Builder
-			r.WriteText(&text)
-			if tc.steps != nil && !tc.noEph && len(tc.deny) == 0 && !strings.Contains(text.String(), "live capture: pod web-1, container web (first container)") {
-				t.Errorf("preflight text lacks the plan:\n%s", text.String())
-			}
-			if !strings.Contains(text.String(), "update pods/ephemeralcontainers: ") || !strings.Contains(text.String(), "get pods/attach: ") {
-				t.Errorf("preflight text lacks the ephemeral container access:\n%s", text.String())
-			}
-		})
-	}
-}
-
-func TestWaitingErrors(t *testing.T) {
-	const image = "forensic/agent:no-such-tag"
-	for _, tc := range []struct {
-		state   corev1.ContainerState
-		started bool
-		want    []string // pieces of the error; none: no error
-	}{
-		{state: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}, started: true},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "failed to resolve image"}},
-			want: []string{"the agent image forensic/agent:no-such-tag cannot be run on node node-1 (ErrImagePull: failed to resolve image)", "ctr -n k8s.io images import forensic-agent-image_<version>_linux_<arch>.tar", "--agent-image"}},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}},
-			want: []string{"the agent image forensic/agent:no-such-tag cannot be run on node node-1 (ImagePullBackOff)"}},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull"}},
-			want: []string{"forensic/agent:no-such-tag", "(ErrImageNeverPull)", "ctr -n k8s.io images import"}},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "InvalidImageName", Message: "bad"}},
-			want: []string{"forensic/agent:no-such-tag", "(InvalidImageName: bad)"}},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: "no space"}},
-			want: []string{"the agent's ephemeral container forensic-agent-x (image forensic/agent:no-such-tag) cannot start on node node-1 (CreateContainerError: no space)"}},
-		{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: "container has runAsNonRoot and image will run as root"}},
-			want: []string{"(CreateContainerConfigError: container has runAsNonRoot"}},
-		{state: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 2}},
-			want: []string{"the agent's ephemeral container forensic-agent-x ended before the plugin attached: Error (exit 2)"}},
-	} {
-		st := &corev1.ContainerStatus{Name: "forensic-agent-x", State: tc.state}
-		started, err := agentStarted(st, image, "node-1")
-		if started != tc.started {
-			t.Errorf("%s: started = %t, want %t", stateText(tc.state), started, tc.started)
-		}
-		if (err != nil) != (len(tc.want) > 0) {
-			t.Errorf("%s: err = %v, want one: %t", stateText(tc.state), err, len(tc.want) > 0)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: error %q lacks %q", stateText(tc.state), err, w)
-			}
-		}
-	}
-}
-
-// noEphemeral makes the fake API serve no pods/ephemeralcontainers.
-func (f *fakeAPI) noEphemeral() {
-	d := f.cs.Discovery().(*fakediscovery.FakeDiscovery)
-	d.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "pods"}}}}
 }

@@ -1,4 +1,4 @@
-package kube
+package live
 
 import (
 	"context"
@@ -23,6 +23,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
+	"github.com/forensic-tools/forensic/shared/kube"
 )
 
 // Producers of the live step's artifacts in the manifest.
@@ -105,21 +106,46 @@ type Transfer struct {
 	Problems []string `json:"problems"`
 }
 
+// step is the live step of one pod's capture.
+type step struct {
+	c    *kube.Cluster
+	pod  *corev1.Pod
+	ns   string
+	live *LiveOptions
+	// enforce is the namespace's enforced Pod Security level and served
+	// whether the API serves pods/ephemeralcontainers, as the preflight
+	// found them.
+	enforce, served string
+	// now returns the current time in UTC.
+	now func() time.Time
+}
+
+// Collector returns the live step of the capture of pod (producer
+// "kube.live"): the agent in an ephemeral container, with the captures l
+// asks for. enforce is the namespace's enforced Pod Security level and
+// served whether the API serves pods/ephemeralcontainers ("yes", "no",
+// "unknown"), as the preflight found them; now returns the current time
+// in UTC.
+func Collector(c *kube.Cluster, pod *corev1.Pod, l *LiveOptions, enforce, served string, now func() time.Time) collect.Collector {
+	x := &step{c: c, pod: pod, ns: pod.Namespace, live: l, enforce: enforce, served: served, now: now}
+	return collect.Func(producerLive, x.run)
+}
+
 // liveArtifact is the bundle path a live step's failure is recorded under.
-func (x *podSteps) liveArtifact(step string) string {
-	if step == StepPcap && x.opts.Live.Run.PcapFormat == agent.Pcap {
+func (x *step) liveArtifact(step string) string {
+	if step == StepPcap && x.live.Run.PcapFormat == agent.Pcap {
 		return agent.ArtifactPcap
 	}
 	return liveArtifacts[step][0]
 }
 
 // failSteps records that steps produced nothing, and why.
-func (x *podSteps) failSteps(sink collect.Sink, steps []string, cause func(step string) error) error {
+func (x *step) failSteps(sink collect.Sink, steps []string, cause func(step string) error) error {
 	var errs []error
 	for _, s := range steps {
 		errs = append(errs, sink.Fail(evidence.Meta{Path: x.liveArtifact(s), Producer: producerLive, Description: liveDescription(s)}, cause(s)))
 	}
-	return firstFatal(errs)
+	return kube.FirstFatal(errs)
 }
 
 func liveDescription(step string) string {
@@ -131,18 +157,18 @@ func liveDescription(step string) string {
 	return step
 }
 
-// live runs the live captures: one ephemeral container with the agent,
+// run runs the live captures: one ephemeral container with the agent,
 // added to the pod with targetContainerName, with the security context
 // PlanLive chose; the agent's stream goes straight into the bundle.
 // Steps the namespace's policy or the preflight forbid are recorded as
 // failures with the reason, and the others still run.
-func (x *podSteps) live(ctx context.Context, sink collect.Sink) error {
-	l := x.opts.Live
+func (x *step) run(ctx context.Context, sink collect.Sink) error {
+	l := x.live
 	asked := l.Steps()
 	if why := x.liveGate(ctx); why != "" {
 		return x.failSteps(sink, asked, func(s string) error { return fmt.Errorf("%s refused: %s", s, why) })
 	}
-	plan := PlanLive(x.pod, l, x.report.PodSecurity.Enforce)
+	plan := PlanLive(x.pod, l, x.enforce)
 	t := &Transfer{Plan: plan}
 	if err := x.failRefused(sink, plan); err != nil {
 		return err
@@ -165,15 +191,15 @@ func (x *podSteps) live(ctx context.Context, sink collect.Sink) error {
 
 // liveGate says why no live step can run in this pod's namespace (access
 // or API), "" when they may be tried.
-func (x *podSteps) liveGate(ctx context.Context) string {
-	if x.opts.Live.Attacher == nil {
+func (x *step) liveGate(ctx context.Context) string {
+	if x.live.Attacher == nil {
 		return "no way to attach to the agent was configured"
 	}
-	if x.report.Ephemeral.Served == "no" {
+	if x.served == "no" {
 		return "the API server does not serve pods/ephemeralcontainers (Kubernetes 1.23 or later serves it)"
 	}
 	for _, a := range liveNeeds(x.ns) {
-		if err := x.c.notAllowed(ctx, a); err != nil {
+		if err := x.c.NotAllowed(ctx, a); err != nil {
 			return err.Error() + " (bind ClusterRole forensic-live-capture, deploy/rbac/forensic-live-capture.yaml)"
 		}
 	}
@@ -181,7 +207,7 @@ func (x *podSteps) liveGate(ctx context.Context) string {
 }
 
 // failRefused records the steps the plan refused.
-func (x *podSteps) failRefused(sink collect.Sink, plan LivePlan) error {
+func (x *step) failRefused(sink collect.Sink, plan LivePlan) error {
 	var steps []string
 	for _, r := range plan.Refused {
 		steps = append(steps, r.Step)
@@ -195,13 +221,13 @@ func (x *podSteps) failRefused(sink collect.Sink, plan LivePlan) error {
 // the level the refusal names, so that what that level admits still runs.
 // It returns the container's name, "" when none was added (the steps are
 // then recorded as failed).
-func (x *podSteps) addAgent(ctx context.Context, sink collect.Sink, t *Transfer) (string, error) {
-	l := x.opts.Live
+func (x *step) addAgent(ctx context.Context, sink collect.Sink, t *Transfer) (string, error) {
+	l := x.live
 	for attempt := 0; ; attempt++ {
 		ec := x.agentContainer(t.Plan)
 		name, err := x.updateEphemeral(ctx, ec)
 		if err == nil {
-			at := x.opts.now()
+			at := x.now()
 			t.Container = &EphemeralRecord{Name: name, Namespace: x.ns, Pod: x.pod.Name, PodUID: string(x.pod.UID), Node: x.pod.Spec.NodeName,
 				Target: t.Plan.Target, Image: ec.Image, SecurityContext: t.Plan.SecurityContext, SecurityContextWhy: t.Plan.Why,
 				PodSecurityNeeded: t.Plan.Needs, Args: ec.Args, Added: at, State: "added",
@@ -247,8 +273,8 @@ func (x *podSteps) addAgent(ctx context.Context, sink collect.Sink, t *Transfer)
 }
 
 // agentContainer is the ephemeral container of plan.
-func (x *podSteps) agentContainer(plan LivePlan) corev1.EphemeralContainer {
-	l := x.opts.Live
+func (x *step) agentContainer(plan LivePlan) corev1.EphemeralContainer {
+	l := x.live
 	run := l.Run
 	run.TargetPID, run.WaitStdin = 1, true
 	run.Pcap = run.Pcap && slices.Contains(plan.Steps, StepPcap)
@@ -276,7 +302,7 @@ func (x *podSteps) agentContainer(plan LivePlan) corev1.EphemeralContainer {
 			SecurityContext:          plan.SecurityContext,
 			Env: []corev1.EnvVar{
 				{Name: "FORENSIC_TOOL", Value: tool},
-				{Name: "FORENSIC_PURPOSE", Value: "live capture (" + strings.Join(plan.Steps, ", ") + ") of container " + plan.Target + "; added at " + x.opts.now().Format(time.RFC3339)},
+				{Name: "FORENSIC_PURPOSE", Value: "live capture (" + strings.Join(plan.Steps, ", ") + ") of container " + plan.Target + "; added at " + x.now().Format(time.RFC3339)},
 			},
 		},
 	}
@@ -306,7 +332,7 @@ func agentName(pod *corev1.Pod, at time.Time) string {
 // updateEphemeral adds ec to the pod through the pods/ephemeralcontainers
 // subresource (verb update), reading the pod again on a conflict. The pod
 // must still be the captured one (same UID).
-func (x *podSteps) updateEphemeral(ctx context.Context, ec corev1.EphemeralContainer) (string, error) {
+func (x *step) updateEphemeral(ctx context.Context, ec corev1.EphemeralContainer) (string, error) {
 	pods := x.c.Client.CoreV1().Pods(x.ns)
 	var name string
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -317,7 +343,7 @@ func (x *podSteps) updateEphemeral(ctx context.Context, ec corev1.EphemeralConta
 		if cur.UID != x.pod.UID {
 			return fmt.Errorf("the pod was replaced during the capture (uid %s, captured %s)", cur.UID, x.pod.UID)
 		}
-		name = agentName(cur, x.opts.now())
+		name = agentName(cur, x.now())
 		ec.Name = name
 		cur.Spec.EphemeralContainers = append(cur.Spec.EphemeralContainers, ec)
 		_, err = pods.UpdateEphemeralContainers(ctx, x.pod.Name, cur, metav1.UpdateOptions{FieldManager: "kubectl-forensic"})
@@ -329,13 +355,13 @@ func (x *podSteps) updateEphemeral(ctx context.Context, ec corev1.EphemeralConta
 // runAgent waits for the agent's container to run, attaches to it, sends
 // the start byte and streams the agent's artifacts into the bundle; then
 // records agent/transfer.json, agent/stderr.log and the custody action.
-func (x *podSteps) runAgent(ctx context.Context, sink collect.Sink, t *Transfer, name string) error {
+func (x *step) runAgent(ctx context.Context, sink collect.Sink, t *Transfer, name string) error {
 	rec := t.Container
 	action := evidence.Action{What: "added ephemeral container", At: rec.Added}
 	defer func() {
 		action.Detail = actionDetail(rec, t.Plan)
 		if action.Until.IsZero() {
-			action.Until = x.opts.now()
+			action.Until = x.now()
 		}
 		sink.Action(action)
 	}()
@@ -357,7 +383,7 @@ func (x *podSteps) runAgent(ctx context.Context, sink collect.Sink, t *Transfer,
 	end, _ := x.waitEnded(ctx, name)
 	x.recordStatus(rec, end)
 	if rec.Ended.IsZero() {
-		rec.Ended = x.opts.now()
+		rec.Ended = x.now()
 	}
 	action.Until = rec.Ended
 	if end != nil && end.State.Terminated != nil {
@@ -396,8 +422,8 @@ func (x *podSteps) runAgent(ctx context.Context, sink collect.Sink, t *Transfer,
 // stdin stays open until the stream ended or ctx ends: then stdin is
 // closed, which makes the agent end its captures and its stream
 // properly, and what it still sends is kept (for at most the stop grace).
-func (x *podSteps) stream(ctx context.Context, sink collect.Sink, name string, stderr io.Writer) (sum *stream.Summary, transport string, err error) {
-	l := x.opts.Live
+func (x *step) stream(ctx context.Context, sink collect.Sink, name string, stderr io.Writer) (sum *stream.Summary, transport string, err error) {
+	l := x.live
 	grace := l.StopGrace
 	if grace <= 0 {
 		grace = defaultStopGrace
@@ -495,8 +521,8 @@ func (s *agentStdin) stop() { s.once.Do(func() { close(s.done) }) }
 // Waiting reason that will not go away by itself (the image cannot be
 // pulled, the container cannot be created), naming the image and the node
 // and saying how to fix it, and when the container ended before it ran.
-func (x *podSteps) waitAgent(ctx context.Context, name, image string) (*corev1.ContainerStatus, error) {
-	timeout := x.opts.Live.StartTimeout
+func (x *step) waitAgent(ctx context.Context, name, image string) (*corev1.ContainerStatus, error) {
+	timeout := x.live.StartTimeout
 	if timeout <= 0 {
 		timeout = DefaultAgentStartTimeout
 	}
@@ -515,7 +541,7 @@ func (x *podSteps) waitAgent(ctx context.Context, name, image string) (*corev1.C
 	case errors.Is(err, errWaitTimeout):
 		state := "no status yet"
 		if last != nil {
-			state = stateText(last.State)
+			state = kube.StateText(last.State)
 			if w := last.State.Waiting; w != nil && w.Message != "" {
 				state += " (" + w.Message + ")"
 			}
@@ -561,7 +587,7 @@ func waitingError(name string, w *corev1.ContainerStateWaiting, image, node stri
 
 // waitEnded waits, for a short while, until the agent's container
 // terminated, for its exit code and end time.
-func (x *podSteps) waitEnded(ctx context.Context, name string) (*corev1.ContainerStatus, error) {
+func (x *step) waitEnded(ctx context.Context, name string) (*corev1.ContainerStatus, error) {
 	var last *corev1.ContainerStatus
 	err := x.watchPod(context.WithoutCancel(ctx), 15*time.Second, func(pod *corev1.Pod) (bool, error) {
 		last = ephemeralStatus(pod, name)
@@ -574,13 +600,13 @@ func (x *podSteps) waitEnded(ctx context.Context, name string) (*corev1.Containe
 // capture was interrupted before the plugin attached: it attaches with an
 // empty stdin, on which the agent exits without capturing. Best effort,
 // bounded.
-func (x *podSteps) dismissAgent(ctx context.Context, name string, st *corev1.ContainerStatus) {
+func (x *step) dismissAgent(ctx context.Context, name string, st *corev1.ContainerStatus) {
 	if st == nil || st.State.Running == nil {
 		return
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	x.opts.Live.Attacher.Attach(dctx, x.ns, x.pod.Name, name, strings.NewReader(""), io.Discard, io.Discard)
+	x.live.Attacher.Attach(dctx, x.ns, x.pod.Name, name, strings.NewReader(""), io.Discard, io.Discard)
 }
 
 var errWaitTimeout = errors.New("timed out")
@@ -588,7 +614,7 @@ var errWaitTimeout = errors.New("timed out")
 // watchPod calls cond with the pod, first as read, then at each change,
 // until cond holds or fails, timeout passes (errWaitTimeout) or ctx ends.
 // It watches the pod; where watching is not allowed it polls.
-func (x *podSteps) watchPod(ctx context.Context, timeout time.Duration, cond func(*corev1.Pod) (bool, error)) error {
+func (x *step) watchPod(ctx context.Context, timeout time.Duration, cond func(*corev1.Pod) (bool, error)) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errWaitTimeout)
 	defer cancel()
 	pods := x.c.Client.CoreV1().Pods(x.ns)
@@ -660,7 +686,7 @@ func watchUntil(ctx context.Context, w watch.Interface, uid types.UID, cond func
 	}
 }
 
-func (x *podSteps) waitErr(ctx context.Context, err error) error {
+func (x *step) waitErr(ctx context.Context, err error) error {
 	if cause := context.Cause(ctx); cause != nil {
 		return cause
 	}
@@ -680,7 +706,7 @@ func ephemeralStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 }
 
 // recordStatus copies what a container status says into rec.
-func (x *podSteps) recordStatus(rec *EphemeralRecord, st *corev1.ContainerStatus) {
+func (x *step) recordStatus(rec *EphemeralRecord, st *corev1.ContainerStatus) {
 	if st == nil {
 		return
 	}
@@ -690,7 +716,7 @@ func (x *podSteps) recordStatus(rec *EphemeralRecord, st *corev1.ContainerStatus
 	if st.ContainerID != "" {
 		rec.ContainerID = st.ContainerID
 	}
-	rec.State = stateText(st.State)
+	rec.State = kube.StateText(st.State)
 	if w := st.State.Waiting; w != nil && w.Message != "" {
 		rec.State += " (" + w.Message + ")"
 	}
@@ -709,13 +735,13 @@ func (x *podSteps) recordStatus(rec *EphemeralRecord, st *corev1.ContainerStatus
 
 // writeTransfer stores agent/transfer.json and, when the agent ran,
 // agent/stderr.log.
-func (x *podSteps) writeTransfer(sink collect.Sink, t *Transfer, stderr []byte) error {
+func (x *step) writeTransfer(sink collect.Sink, t *Transfer, stderr []byte) error {
 	if t.Problems == nil {
 		t.Problems = []string{}
 	}
 	err := sink.JSON(evidence.Meta{Path: artifactTransfer, Producer: producerAgent, MediaType: "application/json",
 		Description: "the live capture: plan and security context and why, the ephemeral container (name, image, image digest, times), the agent's stream totals and per-artifact checks against what arrived, and problems"}, t)
-	if isFatal(err) || stderr == nil {
+	if kube.IsFatal(err) || stderr == nil {
 		return err
 	}
 	return sink.Bytes(evidence.Meta{Path: artifactAgentStderr, Producer: producerAgent, MediaType: "text/plain",

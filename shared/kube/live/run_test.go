@@ -1,4 +1,4 @@
-package kube
+package live_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,11 @@ import (
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
+	"github.com/forensic-tools/forensic/shared/kube/kubetest"
+	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/podcollect"
+	"github.com/forensic-tools/forensic/shared/kube/preflight"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -31,7 +37,7 @@ var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 // a reactor on pods/ephemeralcontainers that sets the new container's
 // status, and the agent by fakeAgent.
 type liveWorld struct {
-	*fakeAPI
+	*kubetest.FakeAPI
 	mu sync.Mutex
 	// added are the ephemeral containers the API accepted.
 	added []corev1.EphemeralContainer
@@ -44,8 +50,8 @@ type liveWorld struct {
 
 func newLiveWorld(objs ...runtime.Object) *liveWorld {
 	objs = append(objs, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}})
-	w := &liveWorld{fakeAPI: newFakeAPI(objs...)}
-	w.cs.PrependReactor("update", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	w := &liveWorld{FakeAPI: kubetest.NewFakeAPI(objs...)}
+	w.CS.PrependReactor("update", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() != "ephemeralcontainers" {
 			return false, nil, nil
 		}
@@ -66,7 +72,7 @@ func newLiveWorld(objs ...runtime.Object) *liveWorld {
 			st.ImageID, st.ContainerID = "", ""
 		}
 		pod.Status.EphemeralContainerStatuses = append(pod.Status.EphemeralContainerStatuses, st)
-		if err := w.cs.Tracker().Update(podsResource, pod, pod.Namespace); err != nil {
+		if err := w.CS.Tracker().Update(podsResource, pod, pod.Namespace); err != nil {
 			return true, nil, err
 		}
 		return true, pod, nil
@@ -76,7 +82,7 @@ func newLiveWorld(objs ...runtime.Object) *liveWorld {
 
 // terminate marks the agent's container as ended with code.
 func (w *liveWorld) terminate(ns, pod, name string, code int32) error {
-	obj, err := w.cs.Tracker().Get(podsResource, ns, pod)
+	obj, err := w.CS.Tracker().Get(podsResource, ns, pod)
 	if err != nil {
 		return err
 	}
@@ -92,7 +98,7 @@ func (w *liveWorld) terminate(ns, pod, name string, code int32) error {
 				StartedAt: metav1.NewTime(time.Now().Add(-time.Second)), FinishedAt: metav1.Now()}}
 		}
 	}
-	return w.cs.Tracker().Update(podsResource, p, ns)
+	return w.CS.Tracker().Update(podsResource, p, ns)
 }
 
 // fakeAgent plays the agent behind an attach: it waits for the start
@@ -137,7 +143,7 @@ func (a *fakeAgent) Attach(ctx context.Context, ns, pod, container string, stdin
 	a.w.mu.Unlock()
 	b := make([]byte, 1)
 	if n, _ := stdin.Read(b); n != 1 {
-		return TransportSPDY, a.w.terminate(ns, pod, container, 1)
+		return live.TransportSPDY, a.w.terminate(ns, pod, container, 1)
 	}
 	close(a.started)
 	sw, err := stream.NewWriter(stdout)
@@ -173,22 +179,22 @@ func (a *fakeAgent) Attach(ctx context.Context, ns, pod, container string, stdin
 	}
 	n, sum := sw.Sum()
 	fmt.Fprintf(stderr, "fake-agent: sent %d bytes, sha256 %x\n", n, sum)
-	return TransportWebSocket, a.w.terminate(ns, pod, container, code)
+	return live.TransportWebSocket, a.w.terminate(ns, pod, container, code)
 }
 
 // livePod is a running pod whose one container runs as 65534:65534.
 func livePod(ns string) *corev1.Pod {
-	p := newPod(ns, "web-1").node("node-1").container("web", 0).P()
+	p := kubetest.NewPod(ns, "web-1").Node("node-1").Container("web", 0).P()
 	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: new(int64(65534)), RunAsGroup: new(int64(65534))}
 	return p
 }
 
 // liveCapture captures pod with live options l (an attacher is set when
 // none is) and returns the result and the bundle's files.
-func liveCapture(t *testing.T, w *liveWorld, pod *corev1.Pod, l *LiveOptions) (collect.Result, map[string]string) {
+func liveCapture(t *testing.T, w *liveWorld, pod *corev1.Pod, l *live.LiveOptions) (collect.Result, map[string]string) {
 	t.Helper()
 	l.StartTimeout = 5 * time.Second
-	return runCapture(t, w.fakeAPI, pod, Options{Live: l})
+	return runCapture(t, w.FakeAPI, pod, preflight.Options{Live: l})
 }
 
 func manifestEntry(m evidence.Manifest, path string) (evidence.Artifact, bool) {
@@ -200,20 +206,20 @@ func manifestEntry(m evidence.Manifest, path string) (evidence.Artifact, bool) {
 	return evidence.Artifact{}, false
 }
 
-func decodeTransfer(t *testing.T, files map[string]string) Transfer {
+func decodeTransfer(t *testing.T, files map[string]string) live.Transfer {
 	t.Helper()
-	var tr Transfer
-	if err := json.Unmarshal([]byte(files[artifactTransfer]), &tr); err != nil {
-		t.Fatalf("agent/transfer.json: %v\n%s", err, files[artifactTransfer])
+	var tr live.Transfer
+	if err := json.Unmarshal([]byte(files[live.ArtifactTransfer]), &tr); err != nil {
+		t.Fatalf("agent/transfer.json: %v\n%s", err, files[live.ArtifactTransfer])
 	}
 	return tr
 }
 
 func TestLiveCapture(t *testing.T) {
 	pod := livePod("shop")
-	w := newLiveWorld(namespace("shop", nil), pod)
+	w := newLiveWorld(kubetest.Namespace("shop", nil), pod)
 	fa := newFakeAgent(w)
-	l := live(StepPcap, StepFilesystem, StepProcesses)
+	l := live.Ask(live.StepPcap, live.StepFilesystem, live.StepProcesses)
 	l.Attacher, l.Tool = fa, "kubectl-forensic test"
 	res, files := liveCapture(t, w, pod, l)
 	if !res.Manifest.Complete {
@@ -233,7 +239,7 @@ func TestLiveCapture(t *testing.T) {
 	if diff := cmp.Diff([]string{"run", "--target-pid", "1", "--pcap", "5s", "--fs", "--proc"}, ec.Args); diff != "" {
 		t.Errorf("agent arguments (-want +got):\n%s", diff)
 	}
-	if got := describeSC(ec.SecurityContext); got != scRootPcapPtrace {
+	if got := live.DescribeSC(ec.SecurityContext); got != live.ScRootPcapPtrace {
 		t.Errorf("security context %s", got)
 	}
 	if ec.Env[0].Name != "FORENSIC_TOOL" || ec.Env[0].Value != "kubectl-forensic test" {
@@ -245,7 +251,7 @@ func TestLiveCapture(t *testing.T) {
 		if files[name] != fa.content[name] {
 			t.Errorf("%s = %q, want %q", name, files[name], fa.content[name])
 		}
-		if a, _ := manifestEntry(res.Manifest, name); a.Producer != producerAgent {
+		if a, _ := manifestEntry(res.Manifest, name); a.Producer != live.ProducerAgent {
 			t.Errorf("%s producer %q", name, a.Producer)
 		}
 	}
@@ -255,11 +261,11 @@ func TestLiveCapture(t *testing.T) {
 		t.Errorf("transfer container %+v", tr.Container)
 	}
 	if tr.Stream == nil || !tr.Stream.Ended || tr.Stream.Bytes != tr.Stream.DeclaredBytes || tr.Stream.SHA256 != tr.Stream.DeclaredSHA256 ||
-		len(tr.Problems) != 0 || tr.AgentExit == nil || *tr.AgentExit != 0 || tr.Transport != TransportWebSocket {
+		len(tr.Problems) != 0 || tr.AgentExit == nil || *tr.AgentExit != 0 || tr.Transport != live.TransportWebSocket {
 		t.Errorf("transfer %+v stream %+v", tr, tr.Stream)
 	}
-	if !strings.Contains(files[artifactAgentStderr], fmt.Sprintf("sent %d bytes, sha256 %s", tr.Stream.DeclaredBytes, tr.Stream.DeclaredSHA256)) {
-		t.Errorf("agent/stderr.log = %q", files[artifactAgentStderr])
+	if !strings.Contains(files[live.ArtifactAgentStderr], fmt.Sprintf("sent %d bytes, sha256 %s", tr.Stream.DeclaredBytes, tr.Stream.DeclaredSHA256)) {
+		t.Errorf("agent/stderr.log = %q", files[live.ArtifactAgentStderr])
 	}
 
 	// Custody: the change to the pod, with what it was.
@@ -304,15 +310,15 @@ func indexOf(s []string, v string) int {
 // restricted admits.
 func TestLiveRestrictedNamespace(t *testing.T) {
 	pod := livePod("shop")
-	w := newLiveWorld(namespace("shop", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}), pod)
-	l := live(StepPcap, StepFilesystem, StepProcesses)
+	w := newLiveWorld(kubetest.Namespace("shop", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}), pod)
+	l := live.Ask(live.StepPcap, live.StepFilesystem, live.StepProcesses)
 	l.Attacher = newFakeAgent(w)
 	res, files := liveCapture(t, w, pod, l)
 	pcap, _ := manifestEntry(res.Manifest, agent.ArtifactPcapNG)
 	if !strings.HasPrefix(pcap.Error, `pcap refused: namespace shop enforces PodSecurity "restricted", which forbids the NET_RAW capability packet capture needs`) || pcap.SHA256 != "" {
 		t.Errorf("pcap recorded as %+v", pcap)
 	}
-	if len(w.added) != 1 || describeSC(w.added[0].SecurityContext) != scTarget {
+	if len(w.added) != 1 || live.DescribeSC(w.added[0].SecurityContext) != live.ScTarget {
 		t.Fatalf("added %+v", w.added)
 	}
 	if diff := cmp.Diff([]string{"run", "--target-pid", "1", "--fs", "--proc"}, w.added[0].Args); diff != "" {
@@ -327,7 +333,7 @@ func TestLiveRestrictedNamespace(t *testing.T) {
 		t.Errorf("incomplete reasons %q, want the pcap's only", res.Manifest.Incomplete)
 	}
 	tr := decodeTransfer(t, files)
-	if tr.Plan.Refusal(StepPcap) == "" || tr.Container.PodSecurityNeeded != "restricted" {
+	if tr.Plan.Refusal(live.StepPcap) == "" || tr.Container.PodSecurityNeeded != "restricted" {
 		t.Errorf("transfer plan %+v", tr.Plan)
 	}
 }
@@ -337,15 +343,15 @@ func TestLiveRestrictedNamespace(t *testing.T) {
 // and the plan made for the level it names still runs.
 func TestLiveAdmissionRefusal(t *testing.T) {
 	pod := livePod("shop")
-	w := newLiveWorld(namespace("shop", nil), pod)
+	w := newLiveWorld(kubetest.Namespace("shop", nil), pod)
 	const violation = `pods "web-1" is forbidden: violates PodSecurity "restricted:latest": unrestricted capabilities (container "x" must set securityContext.capabilities.drop=["ALL"])`
 	w.refuse = func(ec corev1.EphemeralContainer) error {
-		if LevelNeeded(ec.SecurityContext, nil) > LevelRestricted {
+		if live.LevelNeeded(ec.SecurityContext, nil) > live.LevelRestricted {
 			return apierrors.NewForbidden(podsResource.GroupResource(), "web-1", errors.New(violation[len(`pods "web-1" is forbidden: `):]))
 		}
 		return nil
 	}
-	l := live(StepPcap, StepProcesses)
+	l := live.Ask(live.StepPcap, live.StepProcesses)
 	l.Attacher = newFakeAgent(w)
 	res, files := liveCapture(t, w, pod, l)
 	pcap, _ := manifestEntry(res.Manifest, agent.ArtifactPcapNG)
@@ -357,7 +363,7 @@ func TestLiveAdmissionRefusal(t *testing.T) {
 	if a, ok := manifestEntry(res.Manifest, agent.ArtifactProcSnapshot); !ok || a.Error != "" {
 		t.Errorf("processes recorded as %+v", a)
 	}
-	if len(w.added) != 1 || describeSC(w.added[0].SecurityContext) != scTarget {
+	if len(w.added) != 1 || live.DescribeSC(w.added[0].SecurityContext) != live.ScTarget {
 		t.Errorf("added %+v", w.added)
 	}
 	if tr := decodeTransfer(t, files); len(tr.Admission) != 1 || tr.Plan.Enforce != "restricted" {
@@ -367,10 +373,10 @@ func TestLiveAdmissionRefusal(t *testing.T) {
 
 func TestLiveMissingImage(t *testing.T) {
 	pod := livePod("shop")
-	w := newLiveWorld(namespace("shop", nil), pod)
+	w := newLiveWorld(kubetest.Namespace("shop", nil), pod)
 	w.waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: `failed to pull and unpack image "docker.io/forensic/agent:no-such-tag"`}
 	fa := newFakeAgent(w)
-	l := live(StepProcesses)
+	l := live.Ask(live.StepProcesses)
 	l.Attacher, l.Image = fa, "forensic/agent:no-such-tag"
 	res, files := liveCapture(t, w, pod, l)
 	a, _ := manifestEntry(res.Manifest, agent.ArtifactProcSnapshot)
@@ -399,9 +405,9 @@ func TestLiveMissingImage(t *testing.T) {
 
 func TestLiveNotAllowed(t *testing.T) {
 	pod := livePod("shop")
-	w := newLiveWorld(namespace("shop", nil), pod)
-	w.deny["update pods/ephemeralcontainers"] = true
-	l := live(StepFilesystem)
+	w := newLiveWorld(kubetest.Namespace("shop", nil), pod)
+	w.Deny["update pods/ephemeralcontainers"] = true
+	l := live.Ask(live.StepFilesystem)
 	l.Attacher = newFakeAgent(w)
 	res, _ := liveCapture(t, w, pod, l)
 	a, _ := manifestEntry(res.Manifest, agent.ArtifactFSTar)
@@ -419,10 +425,10 @@ func TestLiveNotAllowed(t *testing.T) {
 // marked cut short.
 func TestLiveInterrupted(t *testing.T) {
 	pod := livePod("shop")
-	w := newLiveWorld(namespace("shop", nil), pod)
+	w := newLiveWorld(kubetest.Namespace("shop", nil), pod)
 	fa := newFakeAgent(w)
 	fa.untilStopped = true
-	l := live(StepPcap)
+	l := live.Ask(live.StepPcap)
 	l.Attacher, l.StartTimeout = fa, 5*time.Second
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() {
@@ -434,13 +440,13 @@ func TestLiveInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &collect.Runner{Bundle: bw, Custody: evidence.NewCustody(evidence.Tool{Name: "test"}, time.Now())}
-	snap := &Snapshot{Pod: pod, Raw: []byte("{}"), Taken: time.Now()}
-	report := Preflight(context.Background(), w.cluster(), "shop", []*corev1.Pod{pod}, nil, Options{Live: l})
-	res := r.Run(ctx, Collectors(w.cluster(), snap, report, Options{Live: l}))
+	snap := &podcollect.Snapshot{Pod: pod, Raw: []byte("{}"), Taken: time.Now()}
+	report := preflight.Preflight(context.Background(), w.Cluster(), "shop", []*corev1.Pod{pod}, nil, preflight.Options{Live: l})
+	res := r.Run(ctx, podcollect.Collectors(w.Cluster(), snap, report, preflight.Options{Live: l}))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	files := readTar(t, res.Path, "b/")
+	files := kubetest.ReadTar(t, res.Path, "b/")
 	a, _ := manifestEntry(res.Manifest, agent.ArtifactPcapNG)
 	if !a.Partial || !strings.Contains(a.Error, "the session was stopped") || files[agent.ArtifactPcapNG] != "PCAPNG-BYTES" {
 		t.Errorf("pcap recorded as %+v", a)
@@ -455,17 +461,28 @@ func TestLiveInterrupted(t *testing.T) {
 	}
 }
 
-func TestAgentName(t *testing.T) {
-	at := time.Date(2026, 11, 29, 12, 40, 5, 0, time.UTC)
-	pod := newPod("shop", "web").container("web", 0).P()
-	if got := agentName(pod, at); got != "forensic-agent-20261129-124005" {
-		t.Errorf("agentName = %q", got)
+// runCapture captures one pod into a tar bundle in a temp folder and
+// returns the result and the bundle's files (as podcollect's tests do:
+// the live step runs inside a whole capture).
+func runCapture(t *testing.T, f *kubetest.FakeAPI, pod *corev1.Pod, opts preflight.Options) (collect.Result, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	c := &podcollect.Capture{
+		Cluster: f.Cluster(), Options: opts, Selection: target.Selection{Namespace: pod.Namespace, Targets: []target.Target{{Kind: target.KindPod, Name: pod.Name, Arg: pod.Name}}},
+		Open: func(p *target.Pod, at time.Time) (*evidence.Writer, error) {
+			return evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
+		},
+		Custody: func(at time.Time) evidence.Custody { return evidence.NewCustody(evidence.Tool{Name: "test"}, at) },
 	}
-	pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "forensic-agent-20261129-124005"}}}
-	if got := agentName(pod, at); got != "forensic-agent-20261129-124005-2" {
-		t.Errorf("agentName with the name taken = %q", got)
+	res := c.Run(context.Background(), []*target.Pod{{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, From: []string{pod.Name}, Object: pod}})
+	if len(res) != 1 {
+		t.Fatalf("got %d results, want 1", len(res))
 	}
-	if errs := validName(agentName(pod, at)); errs != "" {
-		t.Errorf("not a valid container name: %s", errs)
+	if res[0].Err != nil {
+		t.Fatalf("capture: %v", res[0].Err)
 	}
+	if res[0].Result.Err != nil {
+		t.Fatalf("bundle: %v", res[0].Result.Err)
+	}
+	return res[0].Result, kubetest.ReadTar(t, res[0].Result.Path, "b/")
 }

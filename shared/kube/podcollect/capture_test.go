@@ -1,4 +1,4 @@
-package kube
+package podcollect
 
 import (
 	"context"
@@ -15,19 +15,21 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
+	"github.com/forensic-tools/forensic/shared/kube/kubetest"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
 func TestCaptureManyPods(t *testing.T) {
-	objs := []runtime.Object{namespace("shop", nil)}
-	var pods []*Pod
+	objs := []runtime.Object{kubetest.Namespace("shop", nil)}
+	var pods []*target.Pod
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		p := newPod("shop", name).container("c-"+name, 0).P()
+		p := kubetest.NewPod("shop", name).Container("c-"+name, 0).P()
 		objs = append(objs, p)
-		pods = append(pods, &Pod{Namespace: "shop", Name: name, UID: p.UID, From: []string{"-l app=x"}, Object: p})
+		pods = append(pods, &target.Pod{Namespace: "shop", Name: name, UID: p.UID, From: []string{"-l app=x"}, Object: p})
 	}
 	// A pod that was selected but is gone by the time its turn comes.
-	pods = append(pods, &Pod{Namespace: "shop", Name: "gone", From: []string{"-l app=x"}, Object: newPod("shop", "gone").P()})
-	f := newFakeAPI(objs...)
+	pods = append(pods, &target.Pod{Namespace: "shop", Name: "gone", From: []string{"-l app=x"}, Object: kubetest.NewPod("shop", "gone").P()})
+	f := kubetest.NewFakeAPI(objs...)
 	dir := t.TempDir()
 	// running counts the captures under way, peak is its largest value.
 	// The first two captures wait for each other: with Concurrency 2 both
@@ -38,12 +40,12 @@ func TestCaptureManyPods(t *testing.T) {
 	var mu sync.Mutex
 	var done []string
 	c := &Capture{
-		Cluster: f.cluster(), Selection: Selection{Namespace: "shop", Selector: "app=x"}, Concurrency: 2,
-		Open: func(p *Pod, at time.Time) (*evidence.Writer, error) {
+		Cluster: f.Cluster(), Selection: target.Selection{Namespace: "shop", Selector: "app=x"}, Concurrency: 2,
+		Open: func(p *target.Pod, at time.Time) (*evidence.Writer, error) {
 			return collect.Output{Dir: dir}.Create(p.Namespace+"_"+p.Name, at, nil)
 		},
 		Custody: func(at time.Time) evidence.Custody { return evidence.NewCustody(evidence.Tool{Name: "test"}, at) },
-		OnStart: func(p *Pod) {
+		OnStart: func(p *target.Pod) {
 			n := running.Add(1)
 			for {
 				old := peak.Load()
@@ -125,12 +127,15 @@ func TestCaptureManyPods(t *testing.T) {
 }
 
 func TestCaptureInterruptedBeforeStart(t *testing.T) {
-	f := newFakeAPI(namespace("shop", nil))
+	f := kubetest.NewFakeAPI(kubetest.Namespace("shop", nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	c := &Capture{Cluster: f.cluster(), Concurrency: 1,
-		Open: func(*Pod, time.Time) (*evidence.Writer, error) { t.Fatal("a bundle was opened"); return nil, nil }}
-	res := c.Run(ctx, []*Pod{{Namespace: "shop", Name: "x"}})
+	c := &Capture{Cluster: f.Cluster(), Concurrency: 1,
+		Open: func(*target.Pod, time.Time) (*evidence.Writer, error) {
+			t.Fatal("a bundle was opened")
+			return nil, nil
+		}}
+	res := c.Run(ctx, []*target.Pod{{Namespace: "shop", Name: "x"}})
 	if res[0].Outcome() != collect.Failed || res[0].Err == nil {
 		t.Errorf("result = %+v, want failed", res[0])
 	}

@@ -1,4 +1,4 @@
-package kube
+package podcollect
 
 import (
 	"context"
@@ -29,35 +29,11 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
+	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/preflight"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
-
-// Options choose the optional collection steps.
-type Options struct {
-	// IncludeSecrets stores the contents of the Secrets the pod references
-	// (never service account tokens). Off by default: names only.
-	IncludeSecrets bool
-	// InsecureSkipTLSVerifyBackend asks the API server not to verify the
-	// kubelet's serving certificate when it fetches logs, as kubectl logs
-	// --insecure-skip-tls-verify-backend does.
-	InsecureSkipTLSVerifyBackend bool
-	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
-	// Live, when it asks for any capture, adds the live step: the forensic
-	// agent in an ephemeral container (packets, filesystem, processes).
-	// This changes the pod, and is recorded in custody.
-	Live *LiveOptions
-
-	// namespaceEvents lists a namespace's events once for all its pods
-	// (set by Capture.Run when a namespace has several target pods).
-	namespaceEvents bool
-}
-
-func (o Options) now() time.Time {
-	if o.Now == nil {
-		return time.Now().UTC()
-	}
-	return o.Now().UTC()
-}
 
 // Snapshot is a pod as read at one moment: the API server's JSON bytes,
 // kept as they came, and their decoding.
@@ -69,11 +45,11 @@ type Snapshot struct {
 
 // ReadPod reads pod ns/name and keeps the API server's JSON as it came.
 // A missing pod gives an error that says so and what to run.
-func ReadPod(ctx context.Context, c *Cluster, ns, name string) (*Snapshot, error) {
+func ReadPod(ctx context.Context, c *kube.Cluster, ns, name string) (*Snapshot, error) {
 	taken := time.Now().UTC()
-	raw, err := c.getPodRaw(ctx, ns, name)
+	raw, err := getPodRaw(ctx, c, ns, name)
 	if err != nil {
-		return nil, c.lookupError(ctx, kindByName(KindPod), ns, name, err)
+		return nil, target.LookupError(ctx, c, target.KindPod, ns, name, err)
 	}
 	var pod corev1.Pod
 	if err := json.Unmarshal(raw, &pod); err != nil {
@@ -84,7 +60,7 @@ func ReadPod(ctx context.Context, c *Cluster, ns, name string) (*Snapshot, error
 
 // getPodRaw returns the pod's JSON byte for byte. A fake clientset has no
 // REST client: then the typed object is encoded instead.
-func (c *Cluster) getPodRaw(ctx context.Context, ns, name string) ([]byte, error) {
+func getPodRaw(ctx context.Context, c *kube.Cluster, ns, name string) ([]byte, error) {
 	rc := c.Client.CoreV1().RESTClient()
 	if r, ok := rc.(*rest.RESTClient); rc == nil || (ok && r == nil) {
 		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
@@ -101,8 +77,15 @@ func (c *Cluster) getPodRaw(ctx context.Context, ns, name string) ([]byte, error
 // objects around the pod last. The list is built here and only here: a
 // later step (an agent's packet capture, filesystem or process snapshot)
 // is appended to it, and records what it changed with sink.Action.
-func Collectors(c *Cluster, snap *Snapshot, report Report, opts Options) []collect.Collector {
-	x := &podSteps{c: c, snap: snap, pod: snap.Pod, ns: snap.Pod.Namespace, report: report, opts: opts}
+func Collectors(c *kube.Cluster, snap *Snapshot, report preflight.Report, opts preflight.Options) []collect.Collector {
+	return collectors(c, snap, report, opts, false)
+}
+
+// collectors is Collectors; namespaceEvents lists the namespace's events
+// once for all its pods (Capture.Run sets it when a namespace has several
+// target pods).
+func collectors(c *kube.Cluster, snap *Snapshot, report preflight.Report, opts preflight.Options, namespaceEvents bool) []collect.Collector {
+	x := &podSteps{c: c, snap: snap, pod: snap.Pod, ns: snap.Pod.Namespace, report: report, opts: opts, namespaceEvents: namespaceEvents}
 	steps := []collect.Collector{
 		collect.Func("kube.preflight", x.preflight),
 		collect.Func("kube.pod", x.podObject),
@@ -111,7 +94,7 @@ func Collectors(c *Cluster, snap *Snapshot, report Report, opts Options) []colle
 		// Packets and processes are the most volatile evidence: right
 		// after the pod object. The logs step reads the pod as it was
 		// before, so the agent's own stream is not read back as a log.
-		steps = append(steps, collect.Func(producerLive, x.live))
+		steps = append(steps, live.Collector(c, snap.Pod, opts.Live, report.PodSecurity.Enforce, report.Ephemeral.Served, opts.NowUTC))
 	}
 	return append(steps,
 		collect.Func("kube.logs", x.logs),
@@ -129,12 +112,14 @@ func Collectors(c *Cluster, snap *Snapshot, report Report, opts Options) []colle
 
 // podSteps holds one pod's collection state.
 type podSteps struct {
-	c      *Cluster
+	c      *kube.Cluster
 	snap   *Snapshot
 	pod    *corev1.Pod
 	ns     string
-	report Report
-	opts   Options
+	report preflight.Report
+	opts   preflight.Options
+	// namespaceEvents: see collectors.
+	namespaceEvents bool
 
 	eventsOnce sync.Once
 	events     *corev1.EventList
@@ -147,7 +132,7 @@ func (x *podSteps) preflight(ctx context.Context, sink collect.Sink) error {
 	}
 	err := sink.JSON(evidence.Meta{Path: "preflight.json", MediaType: "application/json",
 		Description: "access checks made before the capture (one SelfSubjectAccessReview per verb), the namespace's PodSecurity labels, ephemeral containers"}, x.report)
-	if isFatal(err) {
+	if kube.IsFatal(err) {
 		return err
 	}
 	var text strings.Builder
@@ -168,7 +153,7 @@ func (x *podSteps) podObject(ctx context.Context, sink collect.Sink) error {
 	}
 	errs = append(errs, sink.JSON(evidence.Meta{Path: "containers/status.json", MediaType: "application/json",
 		Description: "every container (init, regular, ephemeral): image as specified, image digest (image_id), container ID, state, restarts, and its full status"}, ContainerRecords(x.pod)))
-	return firstFatal(errs)
+	return kube.FirstFatal(errs)
 }
 
 // ContainerRecord is one container of a pod in containers/status.json.
@@ -196,9 +181,9 @@ func ContainerRecords(pod *corev1.Pod) []ContainerRecord {
 	out := []ContainerRecord{}
 	podutils.VisitContainers(&pod.Spec, podutils.AllContainers, func(c *corev1.Container, t podutils.ContainerType) bool {
 		r := ContainerRecord{Name: c.Name, Type: containerType(t), Image: c.Image, State: "no status yet"}
-		if st := containerStatus(pod, c.Name); st != nil {
+		if st := kube.ContainerStatus(pod, c.Name); st != nil {
 			r.ImageID, r.ContainerID, r.RestartCount, r.Ready = st.ImageID, st.ContainerID, st.RestartCount, st.Ready
-			r.State = stateText(st.State)
+			r.State = kube.StateText(st.State)
 			r.Status = st
 		}
 		out = append(out, r)
@@ -217,39 +202,16 @@ func containerType(t podutils.ContainerType) string {
 	return "regular"
 }
 
-func containerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return list[i].DeepCopy()
-			}
-		}
-	}
-	return nil
-}
-
-func stateText(s corev1.ContainerState) string {
-	switch {
-	case s.Running != nil:
-		return "running"
-	case s.Terminated != nil:
-		return fmt.Sprintf("terminated: %s (exit %d)", s.Terminated.Reason, s.Terminated.ExitCode)
-	case s.Waiting != nil:
-		return "waiting: " + s.Waiting.Reason
-	}
-	return "unknown"
-}
-
 // logs streams every container's log, with the kubelet's timestamps,
 // straight into the bundle: current for every container that has run,
 // previous for every container that ran before (restarted or terminated
 // once). A container that never ran, or a previous run the kubelet no
 // longer keeps, is noted, not failed: there is nothing to collect.
 func (x *podSteps) logs(ctx context.Context, sink collect.Sink) error {
-	denied := x.c.notAllowed(ctx, accessPodLogs(x.ns))
+	denied := x.c.NotAllowed(ctx, kube.AccessPodLogs(x.ns))
 	var errs []error
 	podutils.VisitContainers(&x.pod.Spec, podutils.AllContainers, func(c *corev1.Container, t podutils.ContainerType) bool {
-		st := containerStatus(x.pod, c.Name)
+		st := kube.ContainerStatus(x.pod, c.Name)
 		kind := containerType(t)
 		cur := evidence.Meta{Path: "logs/" + c.Name + ".log", MediaType: "text/plain",
 			Description: fmt.Sprintf("log of %s container %s, current run (the last run while it waits to restart), each line prefixed with the kubelet's RFC 3339 timestamp", kind, c.Name)}
@@ -261,7 +223,7 @@ func (x *podSteps) logs(ctx context.Context, sink collect.Sink) error {
 		case !ran:
 			why := "no status yet"
 			if st != nil {
-				why = stateText(st.State)
+				why = kube.StateText(st.State)
 			}
 			sink.Note("container %s has not run yet (%s): it has no log", c.Name, why)
 			return true
@@ -273,12 +235,12 @@ func (x *podSteps) logs(ctx context.Context, sink collect.Sink) error {
 			return true
 		}
 		errs = append(errs, x.streamLog(ctx, sink, cur, c.Name, false))
-		if hasPrevious && !isFatal(errs[len(errs)-1]) {
+		if hasPrevious && !kube.IsFatal(errs[len(errs)-1]) {
 			errs = append(errs, x.streamLog(ctx, sink, prev, c.Name, true))
 		}
-		return !isFatal(errs[len(errs)-1])
+		return !kube.IsFatal(errs[len(errs)-1])
 	})
-	return firstFatal(errs)
+	return kube.FirstFatal(errs)
 }
 
 func (x *podSteps) streamLog(ctx context.Context, sink collect.Sink, m evidence.Meta, container string, previous bool) error {
@@ -308,7 +270,7 @@ func (x *podSteps) streamLog(ctx context.Context, sink collect.Sink, m evidence.
 }
 
 func restarts(pod *corev1.Pod, container string) int32 {
-	if st := containerStatus(pod, container); st != nil {
+	if st := kube.ContainerStatus(pod, container); st != nil {
 		return st.RestartCount
 	}
 	return 0
@@ -328,7 +290,7 @@ func (x *podSteps) gone(ctx context.Context, err error) error {
 
 func (x *podSteps) loadEvents(ctx context.Context) (*corev1.EventList, error) {
 	x.eventsOnce.Do(func() {
-		if err := x.c.notAllowed(ctx, accessListEvents(x.ns)); err != nil {
+		if err := x.c.NotAllowed(ctx, kube.AccessListEvents(x.ns)); err != nil {
 			x.eventsErr = err
 			return
 		}
@@ -338,13 +300,13 @@ func (x *podSteps) loadEvents(ctx context.Context) (*corev1.EventList, error) {
 		}
 		var items []corev1.Event
 		var err error
-		if x.opts.namespaceEvents {
-			items, err = cached(ctx, &x.c.cache, "events/"+x.ns, func(ctx context.Context) ([]corev1.Event, error) {
-				return listAll(ctx, x.c.Client.CoreV1().Events(x.ns).List, metav1.ListOptions{}, func(l *corev1.EventList) []corev1.Event { return l.Items })
+		if x.namespaceEvents {
+			items, err = kube.Cached(ctx, x.c, "events/"+x.ns, func(ctx context.Context) ([]corev1.Event, error) {
+				return kube.ListAll(ctx, x.c.Client.CoreV1().Events(x.ns).List, metav1.ListOptions{}, func(l *corev1.EventList) []corev1.Event { return l.Items })
 			})
 		} else {
 			sel := fields.Set{"involvedObject.name": x.pod.Name, "involvedObject.namespace": x.ns, "involvedObject.uid": string(uid)}
-			items, err = listAll(ctx, x.c.Client.CoreV1().Events(x.ns).List, metav1.ListOptions{FieldSelector: sel.String()}, func(l *corev1.EventList) []corev1.Event { return l.Items })
+			items, err = kube.ListAll(ctx, x.c.Client.CoreV1().Events(x.ns).List, metav1.ListOptions{FieldSelector: sel.String()}, func(l *corev1.EventList) []corev1.Event { return l.Items })
 		}
 		if err != nil {
 			x.eventsErr = x.c.Error("listing events in namespace "+x.ns, err)
@@ -430,7 +392,7 @@ func (x *podSteps) owners(ctx context.Context, sink collect.Sink) error {
 			switch {
 			case ref.Kind == "Node":
 				l.Note = "a static pod's mirror: the node is in node/node.json"
-			case !readableOwner(ref.Kind):
+			case !target.ReadableOwner(ref.Kind):
 				l.Note = fmt.Sprintf("not collected: kind %s (%s) is not one kubectl forensic reads", ref.Kind, ref.APIVersion)
 				sink.Note("owner %s/%s of %s not collected: kind %s is not one kubectl forensic reads", ref.Kind, ref.Name, p.of, ref.APIVersion)
 			default:
@@ -465,27 +427,19 @@ func (x *podSteps) owners(ctx context.Context, sink collect.Sink) error {
 	}
 	errs = append(errs, sink.JSON(evidence.Meta{Path: "owners/chain.json", MediaType: "application/json",
 		Description: "the owner chain from the pod up, in order: kind, name, uid, where each object is in this bundle, or why it is not"}, chain))
-	return firstFatal(errs)
-}
-
-func readableOwner(kind string) bool {
-	switch kind {
-	case KindReplicaSet, KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindReplicationController:
-		return true
-	}
-	return false
+	return kube.FirstFatal(errs)
 }
 
 // owner reads an owner object once per run.
 func (x *podSteps) owner(ctx context.Context, kind, name string) (runtime.Object, error) {
-	if err := x.c.notAllowed(ctx, accessGetKind(kind, x.ns)); err != nil {
+	if err := x.c.NotAllowed(ctx, target.AccessGetKind(kind, x.ns)); err != nil {
 		return nil, err
 	}
-	obj, err := cached(ctx, &x.c.cache, "owner/"+x.ns+"/"+kind+"/"+name, func(ctx context.Context) (runtime.Object, error) {
-		if kind == KindCronJob {
+	obj, err := kube.Cached(ctx, x.c, "owner/"+x.ns+"/"+kind+"/"+name, func(ctx context.Context) (runtime.Object, error) {
+		if kind == target.KindCronJob {
 			return x.c.Client.BatchV1().CronJobs(x.ns).Get(ctx, name, metav1.GetOptions{})
 		}
-		return getWorkload(ctx, x.c, kind, x.ns, name)
+		return target.GetWorkload(ctx, x.c, kind, x.ns, name)
 	})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, x.c.Error(fmt.Sprintf("getting %s %s", strings.ToLower(kind), name), err)
@@ -500,10 +454,10 @@ func (x *podSteps) node(ctx context.Context, sink collect.Sink) error {
 		return nil
 	}
 	m := evidence.Meta{Path: "node/node.json", MediaType: "application/json", Description: "node " + name + ", where the pod runs, as read from the API"}
-	if err := x.c.notAllowed(ctx, accessGetNodes()); err != nil {
+	if err := x.c.NotAllowed(ctx, kube.AccessGetNodes()); err != nil {
 		return sink.Fail(m, err)
 	}
-	n, err := cached(ctx, &x.c.cache, "node/"+name, func(ctx context.Context) (*corev1.Node, error) {
+	n, err := kube.Cached(ctx, x.c, "node/"+name, func(ctx context.Context) (*corev1.Node, error) {
 		return x.c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	})
 	if err != nil {
@@ -519,10 +473,10 @@ func (x *podSteps) serviceAccount(ctx context.Context, sink collect.Sink) error 
 	}
 	m := evidence.Meta{Path: "serviceaccount.json", MediaType: "application/json",
 		Description: "service account " + name + " of the pod, as read from the API (no token is ever read)"}
-	if err := x.c.notAllowed(ctx, accessGetSA(x.ns)); err != nil {
+	if err := x.c.NotAllowed(ctx, kube.AccessGetSA(x.ns)); err != nil {
 		return sink.Fail(m, err)
 	}
-	sa, err := cached(ctx, &x.c.cache, "sa/"+x.ns+"/"+name, func(ctx context.Context) (*corev1.ServiceAccount, error) {
+	sa, err := kube.Cached(ctx, x.c, "sa/"+x.ns+"/"+name, func(ctx context.Context) (*corev1.ServiceAccount, error) {
 		return x.c.Client.CoreV1().ServiceAccounts(x.ns).Get(ctx, name, metav1.GetOptions{})
 	})
 	switch {
@@ -535,140 +489,21 @@ func (x *podSteps) serviceAccount(ctx context.Context, sink collect.Sink) error 
 	return sink.JSON(m, withKind(sa))
 }
 
-// Refs are the objects a pod spec names, each with where it is used.
-type Refs struct {
-	ServiceAccount         string `json:"service_account"`
-	ConfigMaps             []Ref  `json:"configmaps"`
-	Secrets                []Ref  `json:"secrets"`
-	PersistentVolumeClaims []Ref  `json:"persistent_volume_claims"`
-}
-
-// Ref is one referenced object.
-type Ref struct {
-	Name string `json:"name"`
-	// UsedBy says where the pod uses it, e.g. "volume config",
-	// "env DB_PASSWORD of container app", "image pull secret".
-	UsedBy []string `json:"used_by"`
-}
-
-// References returns the ConfigMaps, Secrets and volume claims that the
-// pod spec names: volumes (also projected and CSI), env and envFrom of
-// every container, image pull secrets. Nothing is read from the cluster.
-func References(pod *corev1.Pod) Refs {
-	cms, secrets, pvcs := refSet{}, refSet{}, refSet{}
-	opt := func(o *bool) string {
-		if o != nil && *o {
-			return " (optional)"
-		}
-		return ""
-	}
-	secretRef := func(r *corev1.LocalObjectReference, use string) {
-		if r != nil {
-			secrets.add(r.Name, use)
-		}
-	}
-	for _, v := range pod.Spec.Volumes {
-		use := "volume " + v.Name
-		switch {
-		case v.ConfigMap != nil:
-			cms.add(v.ConfigMap.Name, use+opt(v.ConfigMap.Optional))
-		case v.Secret != nil:
-			secrets.add(v.Secret.SecretName, use+opt(v.Secret.Optional))
-		case v.PersistentVolumeClaim != nil:
-			pvcs.add(v.PersistentVolumeClaim.ClaimName, use)
-		case v.Ephemeral != nil:
-			pvcs.add(pod.Name+"-"+v.Name, use+" (generic ephemeral volume)")
-		case v.Projected != nil:
-			for _, s := range v.Projected.Sources {
-				if s.ConfigMap != nil {
-					cms.add(s.ConfigMap.Name, "projected "+use+opt(s.ConfigMap.Optional))
-				}
-				if s.Secret != nil {
-					secrets.add(s.Secret.Name, "projected "+use+opt(s.Secret.Optional))
-				}
-			}
-		case v.CSI != nil:
-			secretRef(v.CSI.NodePublishSecretRef, use+" (CSI node publish secret)")
-		case v.FlexVolume != nil:
-			secretRef(v.FlexVolume.SecretRef, use+" (flex volume secret)")
-		case v.CephFS != nil:
-			secretRef(v.CephFS.SecretRef, use+" (CephFS secret)")
-		case v.RBD != nil:
-			secretRef(v.RBD.SecretRef, use+" (RBD secret)")
-		case v.ISCSI != nil:
-			secretRef(v.ISCSI.SecretRef, use+" (iSCSI CHAP secret)")
-		case v.Cinder != nil:
-			secretRef(v.Cinder.SecretRef, use+" (Cinder secret)")
-		case v.AzureFile != nil:
-			secrets.add(v.AzureFile.SecretName, use+" (Azure File secret)")
-		}
-	}
-	podutils.VisitContainers(&pod.Spec, podutils.AllContainers, func(c *corev1.Container, _ podutils.ContainerType) bool {
-		for _, e := range c.Env {
-			if e.ValueFrom == nil {
-				continue
-			}
-			use := fmt.Sprintf("env %s of container %s", e.Name, c.Name)
-			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
-				cms.add(r.Name, use+" (key "+r.Key+")"+opt(r.Optional))
-			}
-			if r := e.ValueFrom.SecretKeyRef; r != nil {
-				secrets.add(r.Name, use+" (key "+r.Key+")"+opt(r.Optional))
-			}
-		}
-		for _, e := range c.EnvFrom {
-			use := "envFrom of container " + c.Name
-			if e.ConfigMapRef != nil {
-				cms.add(e.ConfigMapRef.Name, use+opt(e.ConfigMapRef.Optional))
-			}
-			if e.SecretRef != nil {
-				secrets.add(e.SecretRef.Name, use+opt(e.SecretRef.Optional))
-			}
-		}
-		return true
-	})
-	for _, s := range pod.Spec.ImagePullSecrets {
-		secrets.add(s.Name, "image pull secret")
-	}
-	sa := pod.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	return Refs{ServiceAccount: sa, ConfigMaps: cms.list(), Secrets: secrets.list(), PersistentVolumeClaims: pvcs.list()}
-}
-
-type refSet map[string][]string
-
-func (s refSet) add(name, use string) {
-	if name != "" {
-		s[name] = append(s[name], use)
-	}
-}
-
-func (s refSet) list() []Ref {
-	out := []Ref{}
-	for name, uses := range s {
-		out = append(out, Ref{Name: name, UsedBy: uses})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
 func (x *podSteps) references(ctx context.Context, sink collect.Sink) error {
-	refs := References(x.pod)
+	refs := kube.References(x.pod)
 	err := sink.JSON(evidence.Meta{Path: "references.json", MediaType: "application/json",
 		Description: "names of the ConfigMaps, Secrets and volume claims the pod spec references, and where it uses each (from the spec: no Secret is read)"}, refs)
-	if isFatal(err) || !x.opts.IncludeSecrets {
+	if kube.IsFatal(err) || !x.opts.IncludeSecrets {
 		return err
 	}
 	errs := []error{err}
 	for _, r := range refs.Secrets {
 		errs = append(errs, x.secret(ctx, sink, r.Name))
-		if isFatal(errs[len(errs)-1]) {
+		if kube.IsFatal(errs[len(errs)-1]) {
 			break
 		}
 	}
-	return firstFatal(errs)
+	return kube.FirstFatal(errs)
 }
 
 // secret stores one referenced Secret, values included (--include-secrets).
@@ -676,7 +511,7 @@ func (x *podSteps) references(ctx context.Context, sink collect.Sink) error {
 func (x *podSteps) secret(ctx context.Context, sink collect.Sink, name string) error {
 	m := evidence.Meta{Path: "secrets/" + name + ".json", MediaType: "application/json",
 		Description: "Secret " + name + " referenced by the pod, values included (--include-secrets), as read from the API"}
-	if err := x.c.notAllowed(ctx, accessGetSecrets(x.ns)); err != nil {
+	if err := x.c.NotAllowed(ctx, kube.AccessGetSecrets(x.ns)); err != nil {
 		return sink.Fail(m, err)
 	}
 	s, err := x.c.Client.CoreV1().Secrets(x.ns).Get(ctx, name, metav1.GetOptions{})
@@ -700,11 +535,11 @@ func (x *podSteps) secret(ctx context.Context, sink collect.Sink, name string) e
 }
 
 func (x *podSteps) services(ctx context.Context, sink collect.Sink) error {
-	if err := x.c.notAllowed(ctx, accessListServices(x.ns)); err != nil {
+	if err := x.c.NotAllowed(ctx, kube.AccessListServices(x.ns)); err != nil {
 		return sink.Fail(evidence.Meta{Path: "services", Description: "Services whose selector matches the pod"}, err)
 	}
-	svcs, err := cached(ctx, &x.c.cache, "services/"+x.ns, func(ctx context.Context) ([]corev1.Service, error) {
-		return listAll(ctx, x.c.Client.CoreV1().Services(x.ns).List, metav1.ListOptions{}, func(l *corev1.ServiceList) []corev1.Service { return l.Items })
+	svcs, err := kube.Cached(ctx, x.c, "services/"+x.ns, func(ctx context.Context) ([]corev1.Service, error) {
+		return kube.ListAll(ctx, x.c.Client.CoreV1().Services(x.ns).List, metav1.ListOptions{}, func(l *corev1.ServiceList) []corev1.Service { return l.Items })
 	})
 	if err != nil {
 		return sink.Fail(evidence.Meta{Path: "services", Description: "Services whose selector matches the pod"}, x.c.Error("listing services in namespace "+x.ns, err))
@@ -720,7 +555,7 @@ func (x *podSteps) services(ctx context.Context, sink collect.Sink) error {
 		n++
 		errs = append(errs, sink.JSON(evidence.Meta{Path: "services/" + svc.Name + ".json", MediaType: "application/json",
 			Description: fmt.Sprintf("Service %s, whose selector %s matches the pod, as read from the API", svc.Name, labels.SelectorFromSet(svc.Spec.Selector))}, withKind(svc)))
-		if isFatal(errs[len(errs)-1]) {
+		if kube.IsFatal(errs[len(errs)-1]) {
 			return errs[len(errs)-1]
 		}
 		errs = append(errs, x.endpointSlices(ctx, sink, svc.Name))
@@ -728,17 +563,17 @@ func (x *podSteps) services(ctx context.Context, sink collect.Sink) error {
 	if n == 0 {
 		sink.Logf("no Service's selector matches the pod")
 	}
-	return firstFatal(errs)
+	return kube.FirstFatal(errs)
 }
 
 func (x *podSteps) endpointSlices(ctx context.Context, sink collect.Sink, svc string) error {
 	m := evidence.Meta{Path: "services/" + svc + ".endpointslices.json", MediaType: "application/json",
 		Description: "EndpointSlices of Service " + svc + " (label " + discoveryv1.LabelServiceName + "), as read from the API"}
-	if err := x.c.notAllowed(ctx, accessListSlices(x.ns)); err != nil {
+	if err := x.c.NotAllowed(ctx, kube.AccessListSlices(x.ns)); err != nil {
 		return sink.Fail(m, err)
 	}
-	slices, err := cached(ctx, &x.c.cache, "endpointslices/"+x.ns, func(ctx context.Context) ([]discoveryv1.EndpointSlice, error) {
-		return listAll(ctx, x.c.Client.DiscoveryV1().EndpointSlices(x.ns).List, metav1.ListOptions{}, func(l *discoveryv1.EndpointSliceList) []discoveryv1.EndpointSlice { return l.Items })
+	slices, err := kube.Cached(ctx, x.c, "endpointslices/"+x.ns, func(ctx context.Context) ([]discoveryv1.EndpointSlice, error) {
+		return kube.ListAll(ctx, x.c.Client.DiscoveryV1().EndpointSlices(x.ns).List, metav1.ListOptions{}, func(l *discoveryv1.EndpointSliceList) []discoveryv1.EndpointSlice { return l.Items })
 	})
 	if err != nil {
 		return sink.Fail(m, x.c.Error("listing endpoint slices in namespace "+x.ns, err))
@@ -753,11 +588,11 @@ func (x *podSteps) endpointSlices(ctx context.Context, sink collect.Sink, svc st
 }
 
 func (x *podSteps) networkPolicies(ctx context.Context, sink collect.Sink) error {
-	if err := x.c.notAllowed(ctx, accessListNetpols(x.ns)); err != nil {
+	if err := x.c.NotAllowed(ctx, kube.AccessListNetpols(x.ns)); err != nil {
 		return sink.Fail(evidence.Meta{Path: "networkpolicies", Description: "NetworkPolicies that select the pod"}, err)
 	}
-	pols, err := cached(ctx, &x.c.cache, "networkpolicies/"+x.ns, func(ctx context.Context) ([]networkingv1.NetworkPolicy, error) {
-		return listAll(ctx, x.c.Client.NetworkingV1().NetworkPolicies(x.ns).List, metav1.ListOptions{}, func(l *networkingv1.NetworkPolicyList) []networkingv1.NetworkPolicy { return l.Items })
+	pols, err := kube.Cached(ctx, x.c, "networkpolicies/"+x.ns, func(ctx context.Context) ([]networkingv1.NetworkPolicy, error) {
+		return kube.ListAll(ctx, x.c.Client.NetworkingV1().NetworkPolicies(x.ns).List, metav1.ListOptions{}, func(l *networkingv1.NetworkPolicyList) []networkingv1.NetworkPolicy { return l.Items })
 	})
 	if err != nil {
 		return sink.Fail(evidence.Meta{Path: "networkpolicies", Description: "NetworkPolicies that select the pod"}, x.c.Error("listing network policies in namespace "+x.ns, err))
@@ -777,14 +612,14 @@ func (x *podSteps) networkPolicies(ctx context.Context, sink collect.Sink) error
 		n++
 		errs = append(errs, sink.JSON(evidence.Meta{Path: "networkpolicies/" + np.Name + ".json", MediaType: "application/json",
 			Description: fmt.Sprintf("NetworkPolicy %s, whose pod selector %q matches the pod, as read from the API", np.Name, sel.String())}, withKind(np)))
-		if isFatal(errs[len(errs)-1]) {
+		if kube.IsFatal(errs[len(errs)-1]) {
 			break
 		}
 	}
 	if n == 0 {
 		sink.Logf("no NetworkPolicy selects the pod")
 	}
-	return firstFatal(errs)
+	return kube.FirstFatal(errs)
 }
 
 // podEnd reads the pod once more at the end: how it changed during the
@@ -793,7 +628,7 @@ func (x *podSteps) networkPolicies(ctx context.Context, sink collect.Sink) error
 func (x *podSteps) podEnd(ctx context.Context, sink collect.Sink) error {
 	m := evidence.Meta{Path: "pod/pod-end.json", MediaType: "application/json",
 		Description: "the pod as the API server returned it at the end of the capture, byte for byte (compare with pod.json)"}
-	raw, err := x.c.getPodRaw(ctx, x.ns, x.pod.Name)
+	raw, err := getPodRaw(ctx, x.c, x.ns, x.pod.Name)
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("the pod was deleted during the capture (it existed at %s): artifacts read after that may be missing or cut short", x.snap.Taken.Format(time.RFC3339))
 	}
@@ -860,35 +695,4 @@ func withKind(obj runtime.Object) runtime.Object {
 		obj.GetObjectKind().SetGroupVersionKind(gvks[0])
 	}
 	return obj
-}
-
-// listAll follows a list's pages, 500 items at a time.
-func listAll[T any, L interface{ GetContinue() string }](ctx context.Context, list func(context.Context, metav1.ListOptions) (L, error), opts metav1.ListOptions, items func(L) []T) ([]T, error) {
-	opts.Limit = 500
-	var out []T
-	for {
-		l, err := list(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items(l)...)
-		if l.GetContinue() == "" {
-			return out, nil
-		}
-		opts.Continue = l.GetContinue()
-	}
-}
-
-// isFatal reports whether a sink error means the bundle is unwritable.
-func isFatal(err error) bool { return err != nil && !evidence.IsSourceError(err) }
-
-// firstFatal returns the first error that makes the bundle unwritable,
-// else nil: per-artifact failures are in the manifest already.
-func firstFatal(errs []error) error {
-	for _, err := range errs {
-		if isFatal(err) {
-			return err
-		}
-	}
-	return nil
 }

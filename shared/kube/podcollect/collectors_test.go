@@ -1,4 +1,4 @@
-package kube
+package podcollect
 
 import (
 	"context"
@@ -6,13 +6,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,53 +17,10 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/forensic-tools/forensic/shared/evidence"
+	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/kubetest"
+	"github.com/forensic-tools/forensic/shared/kube/preflight"
 )
-
-// richPod is a Deployment's pod with an init container, a container that
-// restarted, one that runs, one that never started, a Service, a
-// NetworkPolicy and references to ConfigMaps and Secrets.
-func richWorld() (*corev1.Pod, []runtime.Object) {
-	pod := newPod("shop", "web-1").labels("app", "web").node("node-1").sa("web-sa").ownedBy("ReplicaSet", "web-5d8").
-		initContainer("setup").container("app", 2).container("sidecar", 0).waiting("broken").P()
-	pod.Spec.Volumes = []corev1.Volume{
-		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "web-config"}}}},
-		{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "web-tls"}}},
-		{Name: "token", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "old-token"}}},
-		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "web-data"}}},
-	}
-	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password"}}}}
-	pod.Spec.Containers[1].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "flags"}, Optional: new(true)}}}
-	pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
-
-	web := map[string]string{"app": "web"}
-	now := metav1.NewTime(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	objs := []runtime.Object{
-		namespace("shop", map[string]string{"pod-security.kubernetes.io/enforce": "baseline", "other": "x"}),
-		pod,
-		replicaSet("shop", "web-5d8", "web", web),
-		deployment("shop", "web", web),
-		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-sa"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-tls"}, Data: map[string][]byte{"tls.key": []byte("KEY")}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "old-token"}, Type: corev1.SecretTypeServiceAccountToken, Data: map[string][]byte{"token": []byte("SECRET-TOKEN")}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.ServiceSpec{Selector: web}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "db"}}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "external"}},
-		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}}},
-		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-abc", Labels: map[string]string{discoveryv1.LabelServiceName: "db"}}},
-		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny-all"}},
-		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-in"}, Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: web}}},
-		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-in"}, Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}}},
-		&corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "e1"}, Reason: "Pulled", Message: "pulled the image", LastTimestamp: now, FirstTimestamp: now, Count: 1,
-			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: "web-1", UID: pod.UID}},
-		&corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "e2"}, Reason: "Killing", Message: "an older pod of the same name",
-			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: "web-1", UID: "older"}},
-		&corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "e3"}, Reason: "Scaled",
-			InvolvedObject: corev1.ObjectReference{Kind: "Deployment", Namespace: "shop", Name: "web", UID: "uid-web"}},
-	}
-	return pod, objs
-}
 
 func paths(m evidence.Manifest) []string {
 	var out []string
@@ -78,13 +32,13 @@ func paths(m evidence.Manifest) []string {
 }
 
 func TestCaptureFullPod(t *testing.T) {
-	pod, objs := richWorld()
-	f := newFakeAPI(objs...)
-	f.logs["setup"] = "2026-11-29T12:00:00Z setting up\n"
-	f.logs["app"] = "2026-11-29T12:00:01Z serving\n"
-	f.logs["app/previous"] = "2026-11-29T11:59:00Z crashed\n"
-	f.logs["sidecar"] = "2026-11-29T12:00:02Z side\n"
-	res, files := runCapture(t, f, pod, Options{})
+	pod, objs := kubetest.RichWorld()
+	f := kubetest.NewFakeAPI(objs...)
+	f.Logs["setup"] = "2026-11-29T12:00:00Z setting up\n"
+	f.Logs["app"] = "2026-11-29T12:00:01Z serving\n"
+	f.Logs["app/previous"] = "2026-11-29T11:59:00Z crashed\n"
+	f.Logs["sidecar"] = "2026-11-29T12:00:02Z side\n"
+	res, files := runCapture(t, f, pod, preflight.Options{})
 
 	want := []string{
 		"containers/status.json",
@@ -104,10 +58,10 @@ func TestCaptureFullPod(t *testing.T) {
 		t.Errorf("bundle incomplete: %q", res.Manifest.Incomplete)
 	}
 	for path, want := range map[string]string{
-		"logs/setup.log":             f.logs["setup"],
-		"logs/app.log":               f.logs["app"],
-		"logs/app.previous.log":      f.logs["app/previous"],
-		"logs/sidecar.log":           f.logs["sidecar"],
+		"logs/setup.log":             f.Logs["setup"],
+		"logs/app.log":               f.Logs["app"],
+		"logs/app.previous.log":      f.Logs["app/previous"],
+		"logs/sidecar.log":           f.Logs["sidecar"],
 		"pod/describe.txt":           "Name:",
 		"preflight.txt":              "STEP",
 		"serviceaccount.json":        `"name": "web-sa"`,
@@ -177,11 +131,11 @@ func TestCaptureFullPod(t *testing.T) {
 		t.Errorf("owner chain (-want +got):\n%s", diff)
 	}
 
-	var refs Refs
+	var refs kube.Refs
 	if err := json.Unmarshal([]byte(files["references.json"]), &refs); err != nil {
 		t.Fatal(err)
 	}
-	names := func(rs []Ref) []string {
+	names := func(rs []kube.Ref) []string {
 		var out []string
 		for _, r := range rs {
 			out = append(out, r.Name)
@@ -202,7 +156,7 @@ func TestCaptureFullPod(t *testing.T) {
 
 	// Logs are read with timestamps; the previous run only where one exists.
 	var logReqs []string
-	for _, a := range f.cs.Actions() {
+	for _, a := range f.CS.Actions() {
 		if a.GetSubresource() == "log" {
 			o := a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions)
 			if !o.Timestamps {
@@ -221,9 +175,9 @@ func TestCaptureFullPod(t *testing.T) {
 }
 
 func TestIncludeSecretsNeverStoresTokens(t *testing.T) {
-	pod, objs := richWorld()
-	f := newFakeAPI(objs...)
-	res, files := runCapture(t, f, pod, Options{IncludeSecrets: true})
+	pod, objs := kubetest.RichWorld()
+	f := kubetest.NewFakeAPI(objs...)
+	res, files := runCapture(t, f, pod, preflight.Options{IncludeSecrets: true})
 	if got := files["secrets/web-tls.json"]; !strings.Contains(got, `"tls.key": "S0VZ"`) {
 		t.Errorf("secrets/web-tls.json = %q, want the value (base64 of KEY)", got)
 	}
@@ -239,12 +193,12 @@ func TestIncludeSecretsNeverStoresTokens(t *testing.T) {
 }
 
 func TestDeniedStepsMarkIncomplete(t *testing.T) {
-	pod, objs := richWorld()
-	f := newFakeAPI(objs...)
-	f.deny["get nodes"] = true
-	f.deny["get pods/log"] = true
-	f.deny["list networkpolicies.networking.k8s.io"] = true
-	res, files := runCapture(t, f, pod, Options{})
+	pod, objs := kubetest.RichWorld()
+	f := kubetest.NewFakeAPI(objs...)
+	f.Deny["get nodes"] = true
+	f.Deny["get pods/log"] = true
+	f.Deny["list networkpolicies.networking.k8s.io"] = true
+	res, files := runCapture(t, f, pod, preflight.Options{})
 	if res.Manifest.Complete {
 		t.Fatal("bundle complete, want incomplete")
 	}
@@ -264,7 +218,7 @@ func TestDeniedStepsMarkIncomplete(t *testing.T) {
 	if !strings.Contains(files["preflight.txt"], "CANNOT") || !strings.Contains(files["preflight.txt"], "bind ClusterRole forensic-capture-nodes") {
 		t.Errorf("preflight.txt does not show what cannot be collected:\n%s", files["preflight.txt"])
 	}
-	for _, a := range f.cs.Actions() {
+	for _, a := range f.CS.Actions() {
 		if a.GetResource().Resource == "nodes" || a.GetSubresource() == "log" || a.GetResource().Resource == "networkpolicies" {
 			t.Errorf("a denied request was made: %s %s/%s", a.GetVerb(), a.GetResource().Resource, a.GetSubresource())
 		}
@@ -272,9 +226,9 @@ func TestDeniedStepsMarkIncomplete(t *testing.T) {
 }
 
 func TestPreviousLogMissingIsANote(t *testing.T) {
-	pod := newPod("shop", "crash").container("crashy", 4).P()
-	f := newFakeAPI(namespace("shop", nil), pod)
-	res, files := runCapture(t, f, pod, Options{})
+	pod := kubetest.NewPod("shop", "crash").Container("crashy", 4).P()
+	f := kubetest.NewFakeAPI(kubetest.Namespace("shop", nil), pod)
+	res, files := runCapture(t, f, pod, preflight.Options{})
 	if !res.Manifest.Complete {
 		t.Errorf("bundle incomplete: %q", res.Manifest.Incomplete)
 	}
@@ -287,23 +241,23 @@ func TestPreviousLogMissingIsANote(t *testing.T) {
 }
 
 func TestPodDeletedDuringCapture(t *testing.T) {
-	pod := newPod("shop", "doomed").container("c1", 0).container("c2", 0).P()
-	f := newFakeAPI(namespace("shop", nil), pod)
-	f.logs["c1"] = "first\n"
+	pod := kubetest.NewPod("shop", "doomed").Container("c1", 0).Container("c2", 0).P()
+	f := kubetest.NewFakeAPI(kubetest.Namespace("shop", nil), pod)
+	f.Logs["c1"] = "first\n"
 	// The first log stream deletes the pod; the second then fails.
-	f.cs.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	f.CS.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() != "log" {
 			return false, nil, nil
 		}
 		if a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions).Container == "c1" {
-			if err := f.cs.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "shop", "doomed"); err != nil {
+			if err := f.CS.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "shop", "doomed"); err != nil {
 				t.Error(err)
 			}
 			return false, nil, nil
 		}
 		return true, nil, apierrors.NewNotFound(corev1.Resource("pods"), "doomed")
 	})
-	res, files := runCapture(t, f, pod, Options{})
+	res, files := runCapture(t, f, pod, preflight.Options{})
 	if res.Manifest.Complete {
 		t.Fatal("bundle complete, want incomplete")
 	}
@@ -318,25 +272,14 @@ func TestPodDeletedDuringCapture(t *testing.T) {
 	}
 }
 
-func TestOwnerKinds(t *testing.T) {
-	job := newPod("ns", "backup-1").P()
-	job.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "backup", APIVersion: "batch/v1", UID: "j"}}
-	custom := newPod("ns", "roll-1").P()
-	custom.OwnerReferences = []metav1.OwnerReference{{Kind: "Rollout", Name: "roll", APIVersion: "argoproj.io/v1alpha1", UID: "r"}}
-	got := ownerKinds([]*corev1.Pod{job, custom, newPod("ns", "x").ownedBy("ReplicaSet", "rs").P()})
-	if diff := cmp.Diff([]string{"CronJob", "Deployment", "Job", "ReplicaSet"}, got); diff != "" {
-		t.Errorf("ownerKinds (-want +got):\n%s", diff)
-	}
-}
-
 func TestJobOwnerChain(t *testing.T) {
-	pod := newPod("ns", "backup-x").container("run", 0).P()
+	pod := kubetest.NewPod("ns", "backup-x").Container("run", 0).P()
 	pod.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "backup-1", APIVersion: "batch/v1", UID: "uid-backup-1", Controller: new(true)}}
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "backup-1", UID: "uid-backup-1",
 		OwnerReferences: []metav1.OwnerReference{{Kind: "CronJob", Name: "backup", APIVersion: "batch/v1", UID: "uid-backup"}}}}
 	cron := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "backup", UID: types.UID("uid-other")}}
-	f := newFakeAPI(namespace("ns", nil), pod, job, cron)
-	res, files := runCapture(t, f, pod, Options{})
+	f := kubetest.NewFakeAPI(kubetest.Namespace("ns", nil), pod, job, cron)
+	res, files := runCapture(t, f, pod, preflight.Options{})
 	if !strings.Contains(files["owners/chain.json"], "the owner was replaced") {
 		t.Errorf("chain.json does not flag the replaced CronJob:\n%s", files["owners/chain.json"])
 	}
@@ -346,9 +289,9 @@ func TestJobOwnerChain(t *testing.T) {
 }
 
 func TestEventsSharedPerNamespace(t *testing.T) {
-	pod, objs := richWorld()
-	f := newFakeAPI(objs...)
-	x := &podSteps{c: f.cluster(), pod: pod, ns: "shop", opts: Options{namespaceEvents: true}}
+	pod, objs := kubetest.RichWorld()
+	f := kubetest.NewFakeAPI(objs...)
+	x := &podSteps{c: f.Cluster(), pod: pod, ns: "shop", namespaceEvents: true}
 	list, err := x.loadEvents(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -356,12 +299,12 @@ func TestEventsSharedPerNamespace(t *testing.T) {
 	if len(list.Items) != 1 {
 		t.Errorf("got %d events, want the pod's one", len(list.Items))
 	}
-	y := &podSteps{c: x.c, pod: newPod("shop", "web-2").P(), ns: "shop", opts: Options{namespaceEvents: true}}
+	y := &podSteps{c: x.c, pod: kubetest.NewPod("shop", "web-2").P(), ns: "shop", namespaceEvents: true}
 	if _, err := y.loadEvents(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, a := range f.cs.Actions() {
+	for _, a := range f.CS.Actions() {
 		if a.GetVerb() == "list" && a.GetResource().Resource == "events" {
 			n++
 		}
@@ -372,8 +315,8 @@ func TestEventsSharedPerNamespace(t *testing.T) {
 }
 
 func TestReadPodMissing(t *testing.T) {
-	f := newFakeAPI(namespace("shop", nil))
-	_, err := ReadPod(context.Background(), f.cluster(), "shop", "nope")
+	f := kubetest.NewFakeAPI(kubetest.Namespace("shop", nil))
+	_, err := ReadPod(context.Background(), f.Cluster(), "shop", "nope")
 	if err == nil || err.Error() != `pod "nope" not found in namespace "shop" (kubectl get pods -n shop)` {
 		t.Errorf("ReadPod of a missing pod = %v", err)
 	}

@@ -1,4 +1,4 @@
-package kube
+package preflight
 
 import (
 	"context"
@@ -7,10 +7,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/kubetest"
+	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
-func statuses(r Report) map[string]Status {
-	out := map[string]Status{}
+func statuses(r Report) map[string]kube.Status {
+	out := map[string]kube.Status{}
 	for _, c := range r.Checks {
 		out[c.Step] = c.Status
 	}
@@ -18,47 +23,47 @@ func statuses(r Report) map[string]Status {
 }
 
 func TestPreflight(t *testing.T) {
-	pod, objs := richWorld()
-	bare := newPod("shop", "bare").P()
-	sel := &Selection{Namespace: "shop", Targets: []Target{{Kind: KindDeployment, Name: "web", Arg: "deploy/web"}}}
+	pod, objs := kubetest.RichWorld()
+	bare := kubetest.NewPod("shop", "bare").P()
+	sel := &target.Selection{Namespace: "shop", Targets: []target.Target{{Kind: target.KindDeployment, Name: "web", Arg: "deploy/web"}}}
 	for _, tc := range []struct {
 		name string
 		deny []string
 		pods []*corev1.Pod
 		opts Options
-		want map[string]Status
+		want map[string]kube.Status
 	}{
 		{
 			name: "everything allowed",
 			pods: []*corev1.Pod{pod},
-			want: map[string]Status{StepSelect: StatusOK, StepPod: StatusOK, StepLogs: StatusOK, StepEvents: StatusOK, StepDescribe: StatusOK,
-				StepOwners: StatusOK, StepNode: StatusOK, StepServiceAccount: StatusOK, StepReferences: StatusOK, StepSecrets: StatusOff,
-				StepServices: StatusOK, StepNetworkPolicies: StatusOK, StepPodSecurity: StatusOK, StepIdentity: StatusOK},
+			want: map[string]kube.Status{StepSelect: kube.StatusOK, StepPod: kube.StatusOK, StepLogs: kube.StatusOK, StepEvents: kube.StatusOK, StepDescribe: kube.StatusOK,
+				StepOwners: kube.StatusOK, StepNode: kube.StatusOK, StepServiceAccount: kube.StatusOK, StepReferences: kube.StatusOK, StepSecrets: kube.StatusOff,
+				StepServices: kube.StatusOK, StepNetworkPolicies: kube.StatusOK, StepPodSecurity: kube.StatusOK, StepIdentity: kube.StatusOK},
 		},
 		{
 			name: "namespace role only, no secrets wanted",
 			deny: []string{"get nodes", "get deployments.apps"},
 			pods: []*corev1.Pod{pod},
 			opts: Options{IncludeSecrets: true},
-			want: map[string]Status{StepSelect: StatusCannot, StepPod: StatusOK, StepLogs: StatusOK, StepEvents: StatusOK, StepDescribe: StatusOK,
-				StepOwners: StatusCannot, StepNode: StatusCannot, StepServiceAccount: StatusOK, StepReferences: StatusOK, StepSecrets: StatusOK,
-				StepServices: StatusOK, StepNetworkPolicies: StatusOK, StepPodSecurity: StatusOK, StepIdentity: StatusOK},
+			want: map[string]kube.Status{StepSelect: kube.StatusCannot, StepPod: kube.StatusOK, StepLogs: kube.StatusOK, StepEvents: kube.StatusOK, StepDescribe: kube.StatusOK,
+				StepOwners: kube.StatusCannot, StepNode: kube.StatusCannot, StepServiceAccount: kube.StatusOK, StepReferences: kube.StatusOK, StepSecrets: kube.StatusOK,
+				StepServices: kube.StatusOK, StepNetworkPolicies: kube.StatusOK, StepPodSecurity: kube.StatusOK, StepIdentity: kube.StatusOK},
 		},
 		{
 			name: "a bare unscheduled pod",
 			pods: []*corev1.Pod{bare},
 			opts: Options{IncludeSecrets: true},
-			want: map[string]Status{StepSelect: StatusOK, StepPod: StatusOK, StepLogs: StatusOK, StepEvents: StatusOK, StepDescribe: StatusOK,
-				StepOwners: StatusNone, StepNode: StatusNone, StepServiceAccount: StatusOK, StepReferences: StatusOK, StepSecrets: StatusNone,
-				StepServices: StatusOK, StepNetworkPolicies: StatusOK, StepPodSecurity: StatusOK, StepIdentity: StatusOK},
+			want: map[string]kube.Status{StepSelect: kube.StatusOK, StepPod: kube.StatusOK, StepLogs: kube.StatusOK, StepEvents: kube.StatusOK, StepDescribe: kube.StatusOK,
+				StepOwners: kube.StatusNone, StepNode: kube.StatusNone, StepServiceAccount: kube.StatusOK, StepReferences: kube.StatusOK, StepSecrets: kube.StatusNone,
+				StepServices: kube.StatusOK, StepNetworkPolicies: kube.StatusOK, StepPodSecurity: kube.StatusOK, StepIdentity: kube.StatusOK},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeAPI(objs...)
+			f := kubetest.NewFakeAPI(objs...)
 			for _, d := range tc.deny {
-				f.deny[d] = true
+				f.Deny[d] = true
 			}
-			r := Preflight(context.Background(), f.cluster(), "shop", tc.pods, sel, tc.opts)
+			r := Preflight(context.Background(), f.Cluster(), "shop", tc.pods, sel, tc.opts)
 			if diff := cmp.Diff(tc.want, statuses(r)); diff != "" {
 				t.Errorf("statuses (-want +got):\n%s", diff)
 			}
@@ -67,10 +72,10 @@ func TestPreflight(t *testing.T) {
 }
 
 func TestPreflightReport(t *testing.T) {
-	pod, objs := richWorld()
-	f := newFakeAPI(objs...)
-	f.deny["get nodes"] = true
-	c := f.cluster()
+	pod, objs := kubetest.RichWorld()
+	f := kubetest.NewFakeAPI(objs...)
+	f.Deny["get nodes"] = true
+	c := f.Cluster()
 	r := Preflight(context.Background(), c, "shop", []*corev1.Pod{pod}, nil, Options{})
 	if _, ok := statuses(r)[StepSelect]; ok {
 		t.Error("a select row without a selection")
@@ -81,7 +86,7 @@ func TestPreflightReport(t *testing.T) {
 	if r.Ephemeral.Served != "yes" || !strings.Contains(r.Ephemeral.Note, `PodSecurity enforces "baseline"`) {
 		t.Errorf("ephemeral = %+v", r.Ephemeral)
 	}
-	if r.Identity.Username != "alice" || r.Identity.Source != FromSelfSubjectReview {
+	if r.Identity.Username != "alice" || r.Identity.Source != kube.FromSelfSubjectReview {
 		t.Errorf("identity = %+v", r.Identity)
 	}
 	var text strings.Builder
@@ -104,39 +109,20 @@ func TestPreflightReport(t *testing.T) {
 	}
 
 	// Asking again, as each pod's capture does, costs no review.
-	before := f.reviews
+	before := f.Reviews
 	Preflight(context.Background(), c, "shop", []*corev1.Pod{pod}, nil, Options{})
-	if f.reviews != before {
-		t.Errorf("second preflight made %d more access reviews, want 0", f.reviews-before)
+	if f.Reviews != before {
+		t.Errorf("second preflight made %d more access reviews, want 0", f.Reviews-before)
 	}
 }
 
-func TestWhoAmIFallsBackToKubeconfig(t *testing.T) {
-	f := newFakeAPI()
-	f.noSSR = true
-	id := f.cluster().WhoAmI(context.Background())
-	if id.Source != FromKubeconfig || id.Username != "fake-user" || !strings.Contains(id.Problem, "SelfSubjectReview failed") {
-		t.Errorf("identity = %+v", id)
-	}
-	if got := id.String(); !strings.HasPrefix(got, "kubeconfig user fake-user (not confirmed by the API server: SelfSubjectReview failed") {
-		t.Errorf("identity text = %q", got)
-	}
-}
-
-func TestAccessString(t *testing.T) {
-	for _, tc := range []struct {
-		a    Access
-		want string
-	}{
-		{accessPodLogs("shop"), "get pods/log -n shop"},
-		{accessGetNodes(), "get nodes (cluster-wide)"},
-		{accessListPods(""), "list pods -A"},
-		{accessListSlices("shop"), "list endpointslices.discovery.k8s.io -n shop"},
-		{accessGetNamespace("shop"), "get namespaces shop -n shop"},
-		{accessGetKind(KindCronJob, "shop"), "get cronjobs.batch -n shop"},
-	} {
-		if got := tc.a.String(); got != tc.want {
-			t.Errorf("String() = %q, want %q", got, tc.want)
-		}
+func TestOwnerKinds(t *testing.T) {
+	job := kubetest.NewPod("ns", "backup-1").P()
+	job.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "backup", APIVersion: "batch/v1", UID: "j"}}
+	custom := kubetest.NewPod("ns", "roll-1").P()
+	custom.OwnerReferences = []metav1.OwnerReference{{Kind: "Rollout", Name: "roll", APIVersion: "argoproj.io/v1alpha1", UID: "r"}}
+	got := ownerKinds([]*corev1.Pod{job, custom, kubetest.NewPod("ns", "x").OwnedBy("ReplicaSet", "rs").P()})
+	if diff := cmp.Diff([]string{"CronJob", "Deployment", "Job", "ReplicaSet"}, got); diff != "" {
+		t.Errorf("ownerKinds (-want +got):\n%s", diff)
 	}
 }

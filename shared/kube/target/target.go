@@ -1,4 +1,4 @@
-package kube
+package target
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
+
+	"github.com/forensic-tools/forensic/shared/kube"
 )
 
 // Kinds of target, as the API names them.
@@ -161,7 +163,7 @@ func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
 // (pods selected by one argument sorted by namespace and name), each pod
 // once. Each argument that selects nothing, or cannot be looked up, gives
 // one error; the pods of the others are still returned.
-func Resolve(ctx context.Context, c *Cluster, sel Selection) ([]*Pod, []error) {
+func Resolve(ctx context.Context, c *kube.Cluster, sel Selection) ([]*Pod, []error) {
 	var (
 		pods []*Pod
 		errs []error
@@ -209,7 +211,7 @@ func Resolve(ctx context.Context, c *Cluster, sel Selection) ([]*Pod, []error) {
 	return pods, errs
 }
 
-func noPodsMatch(ctx context.Context, c *Cluster, sel Selection) error {
+func noPodsMatch(ctx context.Context, c *kube.Cluster, sel Selection) error {
 	if sel.AllNamespaces {
 		return fmt.Errorf("no pods match -l %s in any namespace (kubectl get pods -A -l %s)", sel.Selector, sel.Selector)
 	}
@@ -219,7 +221,7 @@ func noPodsMatch(ctx context.Context, c *Cluster, sel Selection) error {
 	return fmt.Errorf("no pods match -l %s in namespace %q (kubectl get pods -n %s -l %s)", sel.Selector, sel.Namespace, sel.Namespace, sel.Selector)
 }
 
-func resolveTarget(ctx context.Context, c *Cluster, sel Selection, t Target) ([]corev1.Pod, error) {
+func resolveTarget(ctx context.Context, c *kube.Cluster, sel Selection, t Target) ([]corev1.Pod, error) {
 	if t.Kind == KindPod {
 		if sel.AllNamespaces {
 			list, err := listPods(ctx, c, "", true, "", t.Name)
@@ -230,13 +232,13 @@ func resolveTarget(ctx context.Context, c *Cluster, sel Selection, t Target) ([]
 		}
 		p, err := c.Client.CoreV1().Pods(sel.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return nil, c.lookupError(ctx, kindByName(KindPod), sel.Namespace, t.Name, err)
+			return nil, LookupError(ctx, c, KindPod, sel.Namespace, t.Name, err)
 		}
 		return []corev1.Pod{*p}, nil
 	}
-	obj, err := getWorkload(ctx, c, t.Kind, sel.Namespace, t.Name)
+	obj, err := GetWorkload(ctx, c, t.Kind, sel.Namespace, t.Name)
 	if err != nil {
-		return nil, c.lookupError(ctx, kindByName(t.Kind), sel.Namespace, t.Name, err)
+		return nil, LookupError(ctx, c, t.Kind, sel.Namespace, t.Name, err)
 	}
 	_, selector, err := polymorphichelpers.SelectorsForObject(obj)
 	if err != nil {
@@ -255,8 +257,8 @@ func resolveTarget(ctx context.Context, c *Cluster, sel Selection, t Target) ([]
 	return list, nil
 }
 
-// getWorkload reads a workload object of one of the target kinds.
-func getWorkload(ctx context.Context, c *Cluster, kind, ns, name string) (runtime.Object, error) {
+// GetWorkload reads a workload object of one of the target kinds.
+func GetWorkload(ctx context.Context, c *kube.Cluster, kind, ns, name string) (runtime.Object, error) {
 	opts := metav1.GetOptions{}
 	switch kind {
 	case KindDeployment:
@@ -277,7 +279,7 @@ func getWorkload(ctx context.Context, c *Cluster, kind, ns, name string) (runtim
 
 // listPods lists pods by label selector and, with name, by name; in one
 // namespace or, with all, in every namespace. Pages are followed.
-func listPods(ctx context.Context, c *Cluster, ns string, all bool, selector, name string) ([]corev1.Pod, error) {
+func listPods(ctx context.Context, c *kube.Cluster, ns string, all bool, selector, name string) ([]corev1.Pod, error) {
 	if all {
 		ns = metav1.NamespaceAll
 	}
@@ -285,7 +287,7 @@ func listPods(ctx context.Context, c *Cluster, ns string, all bool, selector, na
 	if name != "" {
 		opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
 	}
-	list, err := listAll(ctx, c.Client.CoreV1().Pods(ns).List, opts, func(l *corev1.PodList) []corev1.Pod { return l.Items })
+	list, err := kube.ListAll(ctx, c.Client.CoreV1().Pods(ns).List, opts, func(l *corev1.PodList) []corev1.Pod { return l.Items })
 	if err != nil {
 		where := fmt.Sprintf("in namespace %q", ns)
 		if all {
@@ -306,10 +308,11 @@ func listPods(ctx context.Context, c *Cluster, ns string, all bool, selector, na
 	return out, nil
 }
 
-// lookupError says why a named object could not be read: missing (and
+// LookupError says why a named object could not be read: missing (and
 // whether its namespace is missing too), forbidden, or the server.
-func (c *Cluster) lookupError(ctx context.Context, k kindInfo, ns, name string, err error) error {
-	kind := strings.ToLower(k.kind)
+func LookupError(ctx context.Context, c *kube.Cluster, kind, ns, name string, err error) error {
+	k := kindByName(kind)
+	kind = strings.ToLower(k.kind)
 	switch {
 	case apierrors.IsNotFound(err):
 		if nerr := namespaceMissing(ctx, c, ns); nerr != nil {
@@ -324,22 +327,15 @@ func (c *Cluster) lookupError(ctx context.Context, k kindInfo, ns, name string, 
 
 // namespaceMissing returns an error when namespace ns surely does not
 // exist, and nil when it exists or we may not know.
-func namespaceMissing(ctx context.Context, c *Cluster, ns string) error {
+func namespaceMissing(ctx context.Context, c *kube.Cluster, ns string) error {
 	if ns == "" {
 		return nil
 	}
-	_, err := c.namespace(ctx, ns)
+	_, err := c.Namespace(ctx, ns)
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("namespace %q not found (kubectl get namespaces)", ns)
 	}
 	return nil
-}
-
-// namespace reads a namespace object once per run.
-func (c *Cluster) namespace(ctx context.Context, ns string) (*corev1.Namespace, error) {
-	return cached(ctx, &c.cache, "namespace/"+ns, func(ctx context.Context) (*corev1.Namespace, error) {
-		return c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	})
 }
 
 // canIHint tells how to check a permission, and where the role is.
@@ -349,4 +345,26 @@ func canIHint(verb, resource, ns string) string {
 		where = "-n " + ns
 	}
 	return fmt.Sprintf("check with kubectl auth can-i %s %s %s; the role capture needs is in deploy/rbac/forensic-capture.yaml", verb, resource, where)
+}
+
+// AccessGetKind is the permission to get an object of kind (a target
+// kind or KindCronJob) in namespace ns.
+func AccessGetKind(kind, ns string) kube.Access {
+	k := kindByName(kind)
+	if kind == KindCronJob {
+		k = kindInfo{kind: KindCronJob, group: "batch", resource: "cronjobs"}
+	}
+	return kube.Need("get", k.group, k.resource, "", ns)
+}
+
+// KindCronJob is an owner kind (of Jobs); it is not a capture target.
+const KindCronJob = "CronJob"
+
+// ReadableOwner reports whether kubectl forensic reads owners of kind.
+func ReadableOwner(kind string) bool {
+	switch kind {
+	case KindReplicaSet, KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindReplicationController:
+		return true
+	}
+	return false
 }

@@ -1,4 +1,4 @@
-package kube
+package target
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/forensic-tools/forensic/shared/kube/kubetest"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -83,13 +85,13 @@ func TestSelectionValidate(t *testing.T) {
 func TestResolve(t *testing.T) {
 	web := map[string]string{"app": "web"}
 	objs := []runtime.Object{
-		namespace("shop", nil), namespace("other", nil),
-		deployment("shop", "web", web),
-		newPod("shop", "web-1").labels("app", "web").P(),
-		newPod("shop", "web-2").labels("app", "web").P(),
-		newPod("shop", "web-3").labels("app", "web").P(),
-		newPod("shop", "db-0").labels("app", "db").P(),
-		newPod("other", "web-9").labels("app", "web").P(),
+		kubetest.Namespace("shop", nil), kubetest.Namespace("other", nil),
+		kubetest.Deployment("shop", "web", web),
+		kubetest.NewPod("shop", "web-1").Labels("app", "web").P(),
+		kubetest.NewPod("shop", "web-2").Labels("app", "web").P(),
+		kubetest.NewPod("shop", "web-3").Labels("app", "web").P(),
+		kubetest.NewPod("shop", "db-0").Labels("app", "db").P(),
+		kubetest.NewPod("other", "web-9").Labels("app", "web").P(),
 	}
 	type res struct {
 		Pods []string
@@ -124,8 +126,8 @@ func TestResolve(t *testing.T) {
 			res{Pods: []string{"shop/db-0 <- db-0"}, Errs: []string{`pod "nope" not found in namespace "shop" (kubectl get pods -n shop)`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeAPI(objs...)
-			pods, errs := Resolve(context.Background(), f.cluster(), tc.sel)
+			f := kubetest.NewFakeAPI(objs...)
+			pods, errs := Resolve(context.Background(), f.Cluster(), tc.sel)
 			var got res
 			for _, p := range pods {
 				got.Pods = append(got.Pods, p.Key()+" <- "+strings.Join(p.From, ", "))
@@ -141,11 +143,11 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveForbidden(t *testing.T) {
-	f := newFakeAPI(namespace("shop", nil))
-	f.cs.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	f := kubetest.NewFakeAPI(kubetest.Namespace("shop", nil))
+	f.CS.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "web-1", errors.New(`User "bob" cannot get resource "pods" in the namespace "shop"`))
 	})
-	_, errs := Resolve(context.Background(), f.cluster(), Selection{Namespace: "shop", Targets: []Target{{Kind: KindPod, Name: "web-1", Arg: "web-1"}}})
+	_, errs := Resolve(context.Background(), f.Cluster(), Selection{Namespace: "shop", Targets: []Target{{Kind: KindPod, Name: "web-1", Arg: "web-1"}}})
 	if len(errs) != 1 {
 		t.Fatalf("errors = %v, want one", errs)
 	}
