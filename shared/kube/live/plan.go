@@ -77,7 +77,7 @@ type LiveOptions struct {
 }
 
 // Enabled reports whether any live capture was asked for.
-func (l *LiveOptions) Enabled() bool { return l != nil && (l.Run.Pcap || l.Run.FS || l.Run.Proc) }
+func (l *LiveOptions) Enabled() bool { return l != nil && l.Run.Captures() }
 
 // Steps returns the live steps asked for, in table order.
 func (l *LiveOptions) Steps() []string {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +18,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/forensic-tools/forensic/shared/agent"
-	"github.com/forensic-tools/forensic/shared/agent/agentio"
+	"github.com/forensic-tools/forensic/shared/agent/agentrun"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
@@ -34,16 +33,9 @@ const (
 
 // Paths of the live step's own artifacts.
 const (
-	artifactTransfer    = "agent/transfer.json"
-	artifactAgentStderr = "agent/stderr.log"
+	artifactTransfer    = agentrun.TransferPath
+	artifactAgentStderr = agentrun.StderrPath
 )
-
-// agentStderrMax bounds the agent's log kept in the bundle.
-const agentStderrMax = 1 << 20
-
-// defaultStopGrace bounds the wait for the agent to end its stream once it
-// was told to stop.
-const defaultStopGrace = 30 * time.Second
 
 // failingWaits are the Waiting reasons after which an ephemeral container
 // will not run without someone acting: waiting longer only hides why.
@@ -82,28 +74,6 @@ type EphemeralRecord struct {
 	// container from a pod.
 	Removable bool   `json:"removable"`
 	Note      string `json:"note"`
-}
-
-// Transfer is agent/transfer.json of a Kubernetes live capture.
-type Transfer struct {
-	// Plan is how the capture went in this pod: target, steps, security
-	// context and why, and the steps refused.
-	Plan LivePlan `json:"plan"`
-	// Admission lists refusals of the API server's admission that made
-	// the plan change.
-	Admission []string `json:"admission,omitempty"`
-	// Container is the ephemeral container; nil when none was added.
-	Container *EphemeralRecord `json:"ephemeral_container"`
-	// Transport is how the plugin attached: websocket or spdy.
-	Transport string `json:"transport,omitempty"`
-	// AgentExit is the agent's exit code, when the container's status
-	// gave it in time.
-	AgentExit   *int32          `json:"agent_exit"`
-	AgentStderr string          `json:"agent_stderr"`
-	Stream      *agentio.Stream `json:"stream,omitempty"`
-	// Problems is empty when every byte arrived as the agent sent it and
-	// every capture completed.
-	Problems []string `json:"problems"`
 }
 
 // step is the live step of one pod's capture.
@@ -169,7 +139,7 @@ func (x *step) run(ctx context.Context, sink collect.Sink) error {
 		return x.failSteps(sink, asked, func(s string) error { return fmt.Errorf("%s refused: %s", s, why) })
 	}
 	plan := PlanLive(x.pod, l, x.enforce)
-	t := &Transfer{Plan: plan}
+	e := &ephemeral{x: x, plan: plan}
 	if err := x.failRefused(sink, plan); err != nil {
 		return err
 	}
@@ -179,14 +149,11 @@ func (x *step) run(ctx context.Context, sink collect.Sink) error {
 	for _, n := range plan.Notes {
 		sink.Note("live capture: %s", n)
 	}
-	name, err := x.addAgent(ctx, sink, t)
-	if err != nil {
-		return err
+	added, err := x.addAgent(ctx, sink, e)
+	if err != nil || !added {
+		return err // refused, recorded; or the bundle is unwritable
 	}
-	if name == "" {
-		return nil // refused; recorded
-	}
-	return x.runAgent(ctx, sink, t, name)
+	return x.runAgent(ctx, sink, e)
 }
 
 // liveGate says why no live step can run in this pod's namespace (access
@@ -219,56 +186,56 @@ func (x *step) failRefused(sink collect.Sink, plan LivePlan) error {
 // addAgent adds the agent's ephemeral container to the pod. When the API
 // server's PodSecurity admission refuses it, the plan is made again for
 // the level the refusal names, so that what that level admits still runs.
-// It returns the container's name, "" when none was added (the steps are
-// then recorded as failed).
-func (x *step) addAgent(ctx context.Context, sink collect.Sink, t *Transfer) (string, error) {
+// It reports whether the container was added; when it was not, the steps
+// are recorded as failed and agent/transfer.json says why.
+func (x *step) addAgent(ctx context.Context, sink collect.Sink, t *ephemeral) (bool, error) {
 	l := x.live
 	for attempt := 0; ; attempt++ {
-		ec := x.agentContainer(t.Plan)
+		ec := x.agentContainer(t.plan)
 		name, err := x.updateEphemeral(ctx, ec)
 		if err == nil {
 			at := x.now()
-			t.Container = &EphemeralRecord{Name: name, Namespace: x.ns, Pod: x.pod.Name, PodUID: string(x.pod.UID), Node: x.pod.Spec.NodeName,
-				Target: t.Plan.Target, Image: ec.Image, SecurityContext: t.Plan.SecurityContext, SecurityContextWhy: t.Plan.Why,
-				PodSecurityNeeded: t.Plan.Needs, Args: ec.Args, Added: at, State: "added",
+			t.rec = &EphemeralRecord{Name: name, Namespace: x.ns, Pod: x.pod.Name, PodUID: string(x.pod.UID), Node: x.pod.Spec.NodeName,
+				Target: t.plan.Target, Image: ec.Image, SecurityContext: t.plan.SecurityContext, SecurityContextWhy: t.plan.Why,
+				PodSecurityNeeded: t.plan.Needs, Args: ec.Args, Added: at, State: "added",
 				Note: "an ephemeral container cannot be removed from a pod: it stays in the pod spec until the pod is deleted"}
-			sink.Logf("added ephemeral container %s (image %s, %s) targeting container %s", name, ec.Image, describeSC(t.Plan.SecurityContext), t.Plan.Target)
-			return name, nil
+			sink.Logf("added ephemeral container %s (image %s, %s) targeting container %s", name, ec.Image, describeSC(t.plan.SecurityContext), t.plan.Target)
+			t.action = evidence.Action{What: "added ephemeral container", At: at}
+			return true, nil
 		}
 		level := ""
 		if m := podSecurityViolation.FindStringSubmatch(err.Error()); m != nil && apierrors.IsForbidden(err) {
 			level = m[1]
 		}
-		if level != "" && attempt == 0 && level != t.Plan.Enforce {
-			t.Admission = append(t.Admission, err.Error())
+		if level != "" && attempt == 0 && level != t.plan.Enforce {
+			t.admission = append(t.admission, err.Error())
 			sink.Logf("the API server refused the agent container: %v; planning again for PodSecurity %q", err, level)
-			before := t.Plan
-			t.Plan = PlanLive(x.pod, l, level)
-			for _, r := range t.Plan.Refused {
+			before := t.plan
+			t.plan = PlanLive(x.pod, l, level)
+			for _, r := range t.plan.Refused {
 				if before.Refusal(r.Step) == "" {
 					sink.Logf("%s refused: %s", r.Step, r.Reason)
 					if ferr := x.failSteps(sink, []string{r.Step}, func(s string) error {
 						return fmt.Errorf("%s refused by the API server's admission: %s; %s", s, err, r.Reason)
 					}); ferr != nil {
-						return "", ferr
+						return false, ferr
 					}
 				}
 			}
-			if len(t.Plan.Steps) > 0 {
+			if len(t.plan.Steps) > 0 {
 				continue
 			}
-			return "", x.writeTransfer(sink, t, nil)
+			return false, t.writeTransfer(sink)
 		}
 		what := "adding the agent's ephemeral container"
 		if level != "" {
-			what += fmt.Sprintf(" (the namespace's policy enforces PodSecurity %q, which forbids the agent's security context: %s)", level, describeSC(t.Plan.SecurityContext))
+			what += fmt.Sprintf(" (the namespace's policy enforces PodSecurity %q, which forbids the agent's security context: %s)", level, describeSC(t.plan.SecurityContext))
 		}
 		cause := x.c.Error(what, err)
-		if ferr := x.failSteps(sink, t.Plan.Steps, func(s string) error { return fmt.Errorf("%s: %w", s, cause) }); ferr != nil {
-			return "", ferr
+		if ferr := x.failSteps(sink, t.plan.Steps, func(s string) error { return fmt.Errorf("%s: %w", s, cause) }); ferr != nil {
+			return false, ferr
 		}
-		t.Problems = append(t.Problems, cause.Error())
-		return "", x.writeTransfer(sink, t, nil)
+		return false, t.writeTransfer(sink, cause.Error())
 	}
 }
 
@@ -352,50 +319,22 @@ func (x *step) updateEphemeral(ctx context.Context, ec corev1.EphemeralContainer
 	return name, err
 }
 
-// runAgent waits for the agent's container to run, attaches to it, sends
-// the start byte and streams the agent's artifacts into the bundle; then
-// records agent/transfer.json, agent/stderr.log and the custody action.
-func (x *step) runAgent(ctx context.Context, sink collect.Sink, t *Transfer, name string) error {
-	rec := t.Container
-	action := evidence.Action{What: "added ephemeral container", At: rec.Added}
-	defer func() {
-		action.Detail = actionDetail(rec, t.Plan)
-		if action.Until.IsZero() {
-			action.Until = x.now()
-		}
-		sink.Action(action)
-	}()
-	st, err := x.waitAgent(ctx, name, rec.Image)
-	x.recordStatus(rec, st)
-	if err != nil {
-		action.Error = err.Error()
-		if ctx.Err() != nil {
-			x.dismissAgent(ctx, name, st)
-		}
-		t.Problems = append(t.Problems, err.Error())
-		ferr := x.failSteps(sink, t.Plan.Steps, func(s string) error { return fmt.Errorf("%s: %w", s, err) })
-		return errors.Join(ferr, x.writeTransfer(sink, t, nil))
+// runAgent runs the agent in its ephemeral container through
+// agentrun.Run, which streams its artifacts into the bundle and records
+// agent/transfer.json, agent/stderr.log and the custody action; then a
+// step whose artifact never came is recorded with what went wrong.
+func (x *step) runAgent(ctx context.Context, sink collect.Sink, e *ephemeral) error {
+	t, err := agentrun.Run(ctx, sink, e, agentrun.Options{Args: e.rec.Args, Producer: producerAgent, SpoolDir: x.live.SpoolDir, StopGrace: x.live.StopGrace})
+	var pe *agentrun.ProblemsError
+	switch {
+	case errors.As(err, &pe) && !pe.Started:
+		return x.failSteps(sink, e.plan.Steps, func(s string) error { return fmt.Errorf("%s: %w", s, e.startErr) })
+	case err != nil && pe == nil:
+		return err // the bundle is unwritable
 	}
-
-	stderr := agentio.NewLimitedBuffer(agentStderrMax)
-	sum, transport, aerr := x.stream(ctx, sink, name, stderr)
-	t.Transport = transport
-	end, _ := x.waitEnded(ctx, name)
-	x.recordStatus(rec, end)
-	if rec.Ended.IsZero() {
-		rec.Ended = x.now()
-	}
-	action.Until = rec.Ended
-	if end != nil && end.State.Terminated != nil {
-		t.AgentExit = new(end.State.Terminated.ExitCode)
-	}
-	t.AgentStderr = stderr.String()
-	t.Stream = agentio.StreamRecord(sum)
-	t.Problems = append(t.Problems, agentio.Problems(sum, aerr)...)
-	// A step whose artifact never came is recorded with what went wrong.
 	var missing []string
-	for _, s := range t.Plan.Steps {
-		if sum == nil || !slices.ContainsFunc(sum.Artifacts, func(a stream.ArtifactResult) bool { return a.Name == x.liveArtifact(s) }) {
+	for _, s := range e.plan.Steps {
+		if t.Stream == nil || !slices.ContainsFunc(t.Stream.Artifacts, func(a stream.ArtifactResult) bool { return a.Name == x.liveArtifact(s) }) {
 			missing = append(missing, s)
 		}
 	}
@@ -404,118 +343,102 @@ func (x *step) runAgent(ctx context.Context, sink collect.Sink, t *Transfer, nam
 		if len(t.Problems) > 0 {
 			why += ": " + strings.Join(t.Problems, "; ")
 		}
-		if err := x.failSteps(sink, missing, func(s string) error { return fmt.Errorf("%s: %s", s, why) }); err != nil {
-			return err
+		if ferr := x.failSteps(sink, missing, func(s string) error { return fmt.Errorf("%s: %s", s, why) }); ferr != nil {
+			return ferr
 		}
 	}
-	if err := x.writeTransfer(sink, t, stderr.Bytes()); err != nil {
-		return err
+	return err
+}
+
+// ephemeral is the agentrun.Launcher of the Kubernetes plugin: the agent's
+// ephemeral container, added to the pod with the plan's security context.
+// It cannot be removed from the pod; custody says so.
+type ephemeral struct {
+	x *step
+	// plan is how the agent runs, and admission the API server's
+	// refusals that changed it.
+	plan      LivePlan
+	admission []string
+	// rec is the container once added; nil before.
+	rec       *EphemeralRecord
+	action    evidence.Action
+	startErr  error
+	transport string
+}
+
+// Start waits until the container runs. When it will not, or the capture
+// is interrupted first, an agent that waits for its start byte is let go.
+func (e *ephemeral) Start(ctx context.Context) error {
+	st, err := e.x.waitAgent(ctx, e.rec.Name, e.rec.Image)
+	e.x.recordStatus(e.rec, st)
+	if err != nil {
+		e.action.Error, e.startErr = err.Error(), err
+		if ctx.Err() != nil {
+			e.x.dismissAgent(ctx, e.rec.Name, st)
+		}
 	}
-	if len(t.Problems) > 0 {
-		return fmt.Errorf("live capture: %s", strings.Join(t.Problems, "; "))
+	return err
+}
+
+// Attach attaches to the container through pods/attach.
+func (e *ephemeral) Attach(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	x := e.x
+	transport, err := x.live.Attacher.Attach(ctx, x.ns, x.pod.Name, e.rec.Name, stdin, stdout, stderr)
+	e.transport = transport
+	if err != nil {
+		return fmt.Errorf("pods/attach, %s: %w", orUnknown(transport), err)
 	}
 	return nil
 }
 
-// stream attaches to the agent and receives its stream into the bundle.
-// The agent gets its start byte as soon as the attach is up, and its
-// stdin stays open until the stream ended or ctx ends: then stdin is
-// closed, which makes the agent end its captures and its stream
-// properly, and what it still sends is kept (for at most the stop grace).
-func (x *step) stream(ctx context.Context, sink collect.Sink, name string, stderr io.Writer) (sum *stream.Summary, transport string, err error) {
-	l := x.live
-	grace := l.StopGrace
-	if grace <= 0 {
-		grace = defaultStopGrace
+// Wait waits, for a short while, until the container terminated, for its
+// exit code and end time.
+func (e *ephemeral) Wait(ctx context.Context) (int64, bool) {
+	end, _ := e.x.waitEnded(ctx, e.rec.Name)
+	e.x.recordStatus(e.rec, end)
+	if e.rec.Ended.IsZero() {
+		e.rec.Ended = e.x.now()
 	}
-	in := newAgentStdin()
-	actx, cancelAttach := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelAttach()
-	pr, pw := io.Pipe()
-	attached := make(chan error, 1)
-	go func() {
-		tr, err := l.Attacher.Attach(actx, x.ns, x.pod.Name, name, in, pw, stderr)
-		transport = tr
-		if err == nil {
-			pw.Close()
-		} else {
-			pw.CloseWithError(fmt.Errorf("attaching to the agent (pods/attach): %w", err))
-		}
-		in.stop()
-		attached <- err
-	}()
-	finished := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		select {
-		case <-ctx.Done():
-			in.stop() // the agent ends its captures and its stream
-			select {
-			case <-time.After(grace):
-				cancelAttach()
-			case <-finished:
-			}
-		case <-finished:
-		}
-	})
-	sum, rerr := agentio.Receive(ctx, sink, pr, producerAgent, l.SpoolDir)
-	// The stream is over (or the bundle is unwritable): let the agent go,
-	// and read what the attach still brings, up to the grace.
-	in.stop()
-	trailing := make(chan int64, 1)
-	go func() {
-		n, _ := io.Copy(io.Discard, pr)
-		trailing <- n
-	}()
-	var aerr error
-	select {
-	case aerr = <-attached:
-	case <-time.After(grace):
-		cancelAttach()
-		aerr = <-attached
-		if aerr != nil {
-			aerr = fmt.Errorf("the attach did not end within %s after the agent's stream ended: %w", grace, aerr)
-		}
+	e.action.Until = e.rec.Ended
+	if end == nil || end.State.Terminated == nil {
+		return 0, false
 	}
-	close(finished)
-	wg.Wait()
-	pr.Close()
-	if n := <-trailing; n > 0 && sum != nil && sum.Ended {
-		rerr = errors.Join(rerr, fmt.Errorf("%d bytes arrived after the agent's END frame", n))
-	}
-	if aerr != nil && !(sum != nil && sum.Ended && errors.Is(aerr, context.Canceled)) {
-		// A transport failure shows in the stream as a truncation too;
-		// say what the attach itself reported.
-		rerr = errors.Join(rerr, fmt.Errorf("attaching to the agent (pods/attach, %s): %w", orUnknown(transport), aerr))
-	}
-	return sum, transport, rerr
+	return int64(end.State.Terminated.ExitCode), true
 }
 
-// agentStdin is the agent's stdin: one start byte, then nothing until
-// stop, then end of file (which closes the container's stdin).
-type agentStdin struct {
-	mu   sync.Mutex
-	sent bool
-	done chan struct{}
-	once sync.Once
-}
-
-func newAgentStdin() *agentStdin { return &agentStdin{done: make(chan struct{})} }
-
-func (s *agentStdin) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	if !s.sent && len(p) > 0 {
-		s.sent = true
-		s.mu.Unlock()
-		p[0] = '\n'
-		return 1, nil
+// Describe records the plan, the admission's refusals, the container and
+// the transport.
+func (e *ephemeral) Describe(t *agentrun.Transfer) {
+	t.Launcher = agentrun.LauncherKubernetesEphemeral
+	t.Plan, t.Admission, t.Transport = e.plan, e.admission, e.transport
+	if e.rec != nil {
+		t.EphemeralContainer = e.rec
 	}
-	s.mu.Unlock()
-	<-s.done
-	return 0, io.EOF
 }
 
-func (s *agentStdin) stop() { s.once.Do(func() { close(s.done) }) }
+// Remove removes nothing: Kubernetes cannot remove an ephemeral container
+// from a pod; it stays in the pod spec until the pod is deleted, and the
+// custody action says so.
+func (e *ephemeral) Remove(context.Context) error { return nil }
+
+// Action is the custody record of the container.
+func (e *ephemeral) Action() evidence.Action {
+	a := e.action
+	a.Detail = actionDetail(e.rec, e.plan)
+	if a.Until.IsZero() {
+		a.Until = e.x.now()
+	}
+	return a
+}
+
+// writeTransfer stores agent/transfer.json for a container that was not
+// added, with problems.
+func (e *ephemeral) writeTransfer(sink collect.Sink, problems ...string) error {
+	t := &agentrun.Transfer{}
+	e.Describe(t)
+	t.Problems = problems
+	return agentrun.WriteTransfer(sink, t, producerAgent)
+}
 
 // waitAgent waits until the agent's container runs. It fails at once on a
 // Waiting reason that will not go away by itself (the image cannot be
@@ -731,21 +654,6 @@ func (x *step) recordStatus(rec *EphemeralRecord, st *corev1.ContainerStatus) {
 			rec.Ended = t.FinishedAt.UTC()
 		}
 	}
-}
-
-// writeTransfer stores agent/transfer.json and, when the agent ran,
-// agent/stderr.log.
-func (x *step) writeTransfer(sink collect.Sink, t *Transfer, stderr []byte) error {
-	if t.Problems == nil {
-		t.Problems = []string{}
-	}
-	err := sink.JSON(evidence.Meta{Path: artifactTransfer, Producer: producerAgent, MediaType: "application/json",
-		Description: "the live capture: plan and security context and why, the ephemeral container (name, image, image digest, times), the agent's stream totals and per-artifact checks against what arrived, and problems"}, t)
-	if kube.IsFatal(err) || stderr == nil {
-		return err
-	}
-	return sink.Bytes(evidence.Meta{Path: artifactAgentStderr, Producer: producerAgent, MediaType: "text/plain",
-		Description: "the agent's own log lines (its last line gives the bytes and SHA-256 it sent)"}, stderr)
 }
 
 // actionDetail is the custody action's detail for the agent's container.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/forensic-tools/forensic/shared/agent"
+	"github.com/forensic-tools/forensic/shared/agent/agentrun"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
@@ -206,9 +209,17 @@ func manifestEntry(m evidence.Manifest, path string) (evidence.Artifact, bool) {
 	return evidence.Artifact{}, false
 }
 
-func decodeTransfer(t *testing.T, files map[string]string) live.Transfer {
+// transfer is agent/transfer.json with the Kubernetes launcher's part
+// typed.
+type transfer struct {
+	agentrun.Transfer
+	Plan      live.LivePlan         `json:"plan"`
+	Container *live.EphemeralRecord `json:"ephemeral_container"`
+}
+
+func decodeTransfer(t *testing.T, files map[string]string) transfer {
 	t.Helper()
-	var tr live.Transfer
+	var tr transfer
 	if err := json.Unmarshal([]byte(files[live.ArtifactTransfer]), &tr); err != nil {
 		t.Fatalf("agent/transfer.json: %v\n%s", err, files[live.ArtifactTransfer])
 	}
@@ -485,4 +496,34 @@ func runCapture(t *testing.T, f *kubetest.FakeAPI, pod *corev1.Pod, opts preflig
 		t.Fatalf("bundle: %v", res[0].Result.Err)
 	}
 	return res[0].Result, kubetest.ReadTar(t, res[0].Result.Path, "b/")
+}
+
+// TestTransferKeys: the ephemeral container's agent/transfer.json has
+// exactly agentrun.Transfer's keys, which the Docker sidecar's has too
+// (shared/docker TestSidecarSession), whether the agent ran or not.
+func TestTransferKeys(t *testing.T) {
+	b, _ := json.Marshal(agentrun.Transfer{})
+	var empty map[string]json.RawMessage
+	json.Unmarshal(b, &empty)
+	want := slices.Sorted(maps.Keys(empty))
+	for _, ran := range []bool{true, false} {
+		pod := livePod("shop")
+		w := newLiveWorld(kubetest.Namespace("shop", nil), pod)
+		if !ran {
+			w.waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull"}
+		}
+		l := live.Ask(live.StepProcesses)
+		l.Attacher = newFakeAgent(w)
+		_, files := liveCapture(t, w, pod, l)
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(files[live.ArtifactTransfer]), &keys); err != nil {
+			t.Fatalf("agent/transfer.json: %v", err)
+		}
+		if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, want) {
+			t.Errorf("agent ran %t: keys %q, want agentrun.Transfer's %q", ran, got, want)
+		}
+		if string(keys["launcher"]) != `"`+agentrun.LauncherKubernetesEphemeral+`"` || string(keys["sidecar"]) != "null" || string(keys["ephemeral_container"]) == "null" {
+			t.Errorf("agent ran %t: launcher %s, sidecar %s, ephemeral_container %s", ran, keys["launcher"], keys["sidecar"], keys["ephemeral_container"])
+		}
+	}
 }
