@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	fcli "github.com/forensic-tools/forensic/internal/cli"
 	"github.com/forensic-tools/forensic/shared/agent"
 	"github.com/forensic-tools/forensic/shared/kube/live"
 	"github.com/forensic-tools/forensic/shared/kube/target"
@@ -23,64 +24,31 @@ import (
 // removed.
 type liveFlags struct {
 	run       agent.RunOptions
+	names     agent.FlagNames
 	container string
 	image     string
 	yes       bool
 }
 
-// pcapDuration is --pcap: a duration that also switches capture on.
-type pcapDuration struct{ o *agent.RunOptions }
-
-func (p pcapDuration) Type() string { return "duration" }
-
-func (p pcapDuration) String() string {
-	if p.o == nil || !p.o.Pcap {
-		return ""
-	}
-	return p.o.PcapDuration.String()
-}
-
-func (p pcapDuration) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("want a duration such as 30s or 2m")
-	}
-	if d < 0 {
-		return fmt.Errorf("the duration %s is negative", s)
-	}
-	p.o.Pcap, p.o.PcapDuration = true, d
-	return nil
-}
-
 func (l *liveFlags) addFlags(fs *pflag.FlagSet) {
-	l.run = agent.DefaultRunOptions()
-	fs.Var(pcapDuration{&l.run}, "pcap", "capture the pod's packets for this long (e.g. 30s; 0 with --pcap-max-packets or --pcap-max-bytes: until a limit), into pcap/capture.pcapng")
-	fs.StringVar(&l.run.PcapInterface, "pcap-iface", "", "capture only this interface of the pod's network namespace (default: every interface)")
-	fs.Int64Var(&l.run.PcapMaxPackets, "pcap-max-packets", 0, "stop the packet capture after this many packets (0: no limit)")
-	fs.Int64Var(&l.run.PcapMaxBytes, "pcap-max-bytes", 0, "stop the packet capture before the file would exceed this many bytes (0: no limit)")
-	fs.BoolVar(&l.run.FS, "filesystem", false, "tar of the target container's root filesystem into fs/rootfs.tar (with fs/mounts.json, fs/report.json)")
-	fs.BoolVar(&l.run.Proc, "processes", false, "process and socket snapshot of the target container into proc/snapshot.json")
-	fs.BoolVar(&l.run.ProcEnv, "processes-env", false, "add each process's environment to the snapshot (it often holds secrets)")
+	l.names = fcli.BindLiveFlags(fs, &l.run, fcli.LiveFlags{Network: "the pod's", Target: "the target container's",
+		By: "by the forensic agent in an ephemeral container", Filesystem: true})
 	fs.StringVarP(&l.container, "container", "c", "", "target container of the live captures (default: the pod's "+live.DefaultContainerAnnotation+" annotation, else its first container)")
 	fs.StringVar(&l.image, "agent-image", "", "forensic agent image to run (default "+agent.DefaultImage()+", this plugin's version)")
 	fs.BoolVar(&l.yes, "yes", false, "agree to add an ephemeral container to each pod for live capture, without a question (it cannot be removed from the pod)")
 }
 
 // enabled reports whether any live capture was asked for.
-func (l *liveFlags) enabled() bool { return l.run.Pcap || l.run.FS || l.run.Proc }
+func (l *liveFlags) enabled() bool { return l.run.Captures() }
 
-// validate checks the live flags as a group.
+// validate checks the live flags as a group: the capture options with the
+// agent's own rules (agent.RunOptions.ValidateFlags), then the flags that
+// only mean something with a capture.
 func (l *liveFlags) validate() error {
-	r := l.run
+	if err := l.run.ValidateFlags(l.names); err != nil {
+		return err
+	}
 	switch {
-	case r.PcapMaxPackets < 0 || r.PcapMaxBytes < 0:
-		return errors.New("--pcap-max-packets and --pcap-max-bytes must not be negative")
-	case !r.Pcap && (r.PcapInterface != "" || r.PcapMaxPackets != 0 || r.PcapMaxBytes != 0):
-		return errors.New("--pcap-iface, --pcap-max-packets and --pcap-max-bytes need --pcap DURATION")
-	case r.Pcap && r.PcapDuration == 0 && r.PcapMaxPackets == 0 && r.PcapMaxBytes == 0:
-		return errors.New("--pcap 0 captures until a limit is reached: add --pcap-max-packets or --pcap-max-bytes, or give a duration")
-	case r.ProcEnv && !r.Proc:
-		return errors.New("--processes-env needs --processes")
 	case !l.enabled() && l.container != "":
 		return errors.New("-c chooses the target container of live capture: use it with --pcap, --filesystem or --processes")
 	case !l.enabled() && l.image != "":

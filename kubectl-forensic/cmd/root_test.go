@@ -38,7 +38,7 @@ func TestUsageOnlyForBadCommandLines(t *testing.T) {
 		{"options that do not go together", []string{"capture", "--concurrency", "0", "web"},
 			"kubectl forensic: --concurrency must be at least 1, not 0", captureUsage},
 		{"live flags that do not go together", []string{"capture", "--pcap-iface", "eth0", "web"},
-			"kubectl forensic: --pcap-iface, --pcap-max-packets and --pcap-max-bytes need --pcap DURATION", captureUsage},
+			"kubectl forensic: --pcap-iface needs --pcap DURATION (e.g. --pcap 30s)", captureUsage},
 		{"preflight, unknown flag", []string{"preflight", "--nope"}, "kubectl forensic: unknown flag: --nope",
 			"Usage:  kubectl forensic preflight [TARGET...] [-l SELECTOR] [-n NAMESPACE | -A] [flags]\n"},
 		{"verify without a bundle", []string{"verify"}, "kubectl forensic: requires at least 1 arg(s), only received 0",
