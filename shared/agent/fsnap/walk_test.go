@@ -19,20 +19,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// requireRoot fails the test under CI=true when not root (a skipped test
-// must not pass for a green run) and skips it elsewhere.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root (CAP_SYS_ADMIN, CAP_MKNOD) and CI runs as root")
-	}
-	t.Skip("needs root")
-}
+	"github.com/forensic-tools/forensic/internal/testutil"
+)
 
 type entry struct {
 	h    *tar.Header
@@ -325,7 +314,7 @@ func TestCancelLeavesValidTar(t *testing.T) {
 }
 
 func TestDeviceNodes(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t, "CAP_SYS_ADMIN and CAP_MKNOD")
 	root := t.TempDir()
 	must(t, unix.Mknod(filepath.Join(root, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
 	must(t, unix.Chmod(filepath.Join(root, "null"), 0o666))
@@ -351,7 +340,7 @@ func TestDeviceNodes(t *testing.T) {
 // TestBindMountLoop makes a directory its own descendant with a bind mount,
 // in a private mount namespace of one locked thread, and walks it there.
 func TestBindMountLoop(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t, "CAP_SYS_ADMIN and CAP_MKNOD")
 	root := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(root, "a/b/loop"), 0o755))
 	must(t, os.WriteFile(filepath.Join(root, "a/file"), []byte("f"), 0o644))

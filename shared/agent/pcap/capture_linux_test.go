@@ -19,20 +19,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
-)
 
-// requireRoot fails the test under CI=true when not root (a skipped test
-// must not pass for a green run) and skips it elsewhere.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root (a network namespace, a packet socket) and CI runs as root")
-	}
-	t.Skip("needs root: a network namespace and a packet socket")
-}
+	"github.com/forensic-tools/forensic/internal/testutil"
+)
 
 // netNS is a network namespace of the test's own, held by one locked OS
 // thread; it has only lo, which is up. It ends with the test.
@@ -102,7 +91,7 @@ func loUp() error {
 // over it: each datagram is in the file once (the loopback filter drops
 // the outgoing copy), and tcpdump -r reads every packet the file holds.
 func durationCapturesTraffic(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t, "a network namespace and a packet socket")
 	ns := newNetNS(t)
 	const (
 		duration = 2 * time.Second
