@@ -1,6 +1,8 @@
 // Command dist builds the release: static, reproducible binaries of both
 // plugins for linux, darwin and windows on amd64 and arm64 and of the agent
-// for linux, one archive per plugin and platform (binary, LICENSE,
+// for linux (every docker-forensic embeds the linux agents of both
+// architectures through `go build -overlay`, without writing into the
+// source tree), one archive per plugin and platform (binary, LICENSE,
 // README.md), the agent image tarballs, a SHA256SUMS file, and the krew
 // manifest generated from krew/forensic.yaml.tmpl with every archive's
 // address and real SHA-256.
@@ -19,13 +21,14 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +36,8 @@ import (
 	"time"
 
 	"github.com/forensic-tools/forensic/shared/agent"
-	"github.com/forensic-tools/forensic/shared/agent/imagetar"
+	"github.com/forensic-tools/forensic/shared/agent/agentcmd"
+	"github.com/forensic-tools/forensic/shared/agent/agentimage"
 )
 
 // Platform is one os/arch of the release.
@@ -133,15 +137,28 @@ func run() error {
 	}
 	sums := map[string]string{}
 	var krew []ManifestPlatform
+	// Every docker-forensic carries the linux agents of both architectures
+	// (a darwin/arm64 laptop may talk to a linux/amd64 engine); archives
+	// and images are made for the architectures asked for.
 	agentArchs := map[string]bool{}
+	for _, arch := range EmbeddedAgentArchs {
+		agentArchs[arch] = true
+	}
+	released := map[string]bool{}
 	for _, p := range c.platforms {
 		agentArchs[p.Arch] = true
+		released[p.Arch] = true
 	}
+	agents := map[string]string{}
 	for _, arch := range sortedKeys(agentArchs) {
 		p := Platform{"linux", arch}
-		bin, err := c.build(p, "forensic-agent", "./forensic-agent")
+		bin, err := c.build(p, "forensic-agent", "./forensic-agent", "")
 		if err != nil {
 			return err
+		}
+		agents[arch] = bin
+		if !released[arch] {
+			continue
 		}
 		name := fmt.Sprintf("forensic-agent_%s_linux_%s.tar.gz", c.version, arch)
 		if sums[name], err = c.archive(p, name, bin, "forensic-agent"); err != nil {
@@ -152,15 +169,18 @@ func run() error {
 			return err
 		}
 	}
+	overlay, cleanup, err := agentOverlay(agents)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	for _, p := range c.platforms {
-		// docker-forensic carries the linux agent of its own architecture
-		// (Docker Desktop runs a linux VM of the host's architecture).
-		agentBin := filepath.Join(c.out, "bin", "linux_"+p.Arch, "forensic-agent")
-		if err := copyFile(agentBin, "docker-forensic/internal/agentbin/bin/forensic-agent"); err != nil {
-			return err
-		}
 		for _, plugin := range []string{"kubectl-forensic", "docker-forensic"} {
-			bin, err := c.build(p, plugin, "./"+plugin)
+			ov := ""
+			if plugin == "docker-forensic" {
+				ov = overlay
+			}
+			bin, err := c.build(p, plugin, "./"+plugin, ov)
 			if err != nil {
 				return err
 			}
@@ -185,12 +205,64 @@ func run() error {
 	return nil
 }
 
-// build compiles one static binary for p into OUT/bin/OS_ARCH/.
-func (c *config) build(p Platform, name, pkg string) (string, error) {
+// EmbeddedAgentArchs are the architectures of the linux agents every
+// docker-forensic of the release carries.
+var EmbeddedAgentArchs = []string{"amd64", "arm64"}
+
+// agentEmbedPath is where package agentbin embeds the agent for an
+// architecture; the file exists only in the build's overlay.
+func agentEmbedPath(arch string) string {
+	return "docker-forensic/internal/agentbin/bin/forensic-agent-linux-" + arch
+}
+
+// agentOverlay writes a `go build -overlay` file in a temporary folder
+// that puts the built agents where package agentbin embeds them, so that
+// nothing is written into the source tree.
+func agentOverlay(agents map[string]string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "forensic-dist-overlay-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	replace := map[string]string{}
+	for arch, bin := range agents {
+		if !slices.Contains(EmbeddedAgentArchs, arch) {
+			continue
+		}
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			cleanup()
+			return "", nil, err
+		}
+		embed, err := filepath.Abs(agentEmbedPath(arch))
+		if err != nil {
+			cleanup()
+			return "", nil, err
+		}
+		replace[embed] = abs
+	}
+	b, err := json.Marshal(map[string]any{"Replace": replace})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "overlay.json"), b, 0o644)
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("writing the build overlay: %w", err)
+	}
+	return filepath.Join(dir, "overlay.json"), cleanup, nil
+}
+
+// build compiles one static binary for p into OUT/bin/OS_ARCH/, with the
+// overlay file when one is given.
+func (c *config) build(p Platform, name, pkg, overlay string) (string, error) {
 	out := filepath.Join(c.out, "bin", p.OS+"_"+p.Arch, p.exe(name))
 	ldflags := fmt.Sprintf("-s -w -buildid= -X %[1]s.Version=%s -X %[1]s.Commit=%s -X %[1]s.Date=%s",
 		versionPkg, c.version, c.commit, c.date.Format(time.RFC3339))
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out, pkg)
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	fmt.Fprintf(os.Stderr, "dist: building %s for %s\n", name, p)
@@ -255,17 +327,17 @@ func (c *config) archive(p Platform, name, bin, binName string) (string, error) 
 	return writeHashed(filepath.Join(c.out, name), buf.Bytes())
 }
 
-// image writes the agent image tarball for arch.
+// image writes the agent image tarball for arch, labelled like the images
+// docker-forensic makes from the same agent.
 func (c *config) image(bin, arch, name string) (string, error) {
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		return "", err
 	}
 	var buf bytes.Buffer
-	_, err = imagetar.Write(&buf, bytes.NewReader(data), int64(len(data)), imagetar.Options{
-		Name: agent.DefaultImageRepository + ":" + agent.ImageTag(c.version), Path: agent.BinaryPath, Arch: arch, Created: c.date,
-		Labels: map[string]string{"org.opencontainers.image.version": c.version, "org.opencontainers.image.revision": c.commit},
-	})
+	a := agentimage.Static(agentimage.SourceFile, arch, data)
+	_, err = a.WriteImage(&buf, agent.DefaultImageRepository+":"+agent.ImageTag(c.version), c.date,
+		agentcmd.ImageLabels(c.version, c.commit, c.date.Format(time.RFC3339)))
 	if err != nil {
 		return "", fmt.Errorf("building the agent image for %s: %w", arch, err)
 	}
@@ -302,23 +374,6 @@ func writeSums(path string, sums map[string]string) error {
 		fmt.Fprintf(&b, "%s  %s\n", sums[name], name)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

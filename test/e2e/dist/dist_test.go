@@ -399,6 +399,61 @@ func TestReproducible(t *testing.T) {
 	}
 }
 
+// agentBinaries returns the linux agents of the release, by GOARCH, from
+// their archives.
+func agentBinaries(t *testing.T) map[string][]byte {
+	t.Helper()
+	agents := map[string][]byte{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		agents[arch] = unpack(t, filepath.Join(distDir, archiveName("forensic-agent", "linux", arch)))["forensic-agent"]
+		if len(agents[arch]) == 0 {
+			t.Fatalf("no linux/%s agent in the release", arch)
+		}
+	}
+	return agents
+}
+
+// TestDockerPluginCarriesBothAgents: every docker-forensic of the release,
+// whatever its own platform, carries the linux agents of both
+// architectures, byte for byte those of the agent archives, so that it
+// serves an engine of either.
+func TestDockerPluginCarriesBothAgents(t *testing.T) {
+	agents := agentBinaries(t)
+	for _, p := range platforms {
+		name := archiveName("docker-forensic", p[0], p[1])
+		files := unpack(t, filepath.Join(distDir, name))
+		bin := "docker-forensic"
+		if p[0] == "windows" {
+			bin += ".exe"
+		}
+		for arch, agent := range agents {
+			if !bytes.Contains(files[bin], agent) {
+				t.Errorf("%s does not carry the linux/%s agent", name, arch)
+			}
+		}
+	}
+}
+
+// TestDistLeavesTreeClean: tools/dist writes nothing into the source tree
+// (the agents reach the compiler through a build overlay), so a plain
+// `go build` afterwards embeds no agent left behind by the release.
+func TestDistLeavesTreeClean(t *testing.T) {
+	if out := must(t, repoRoot, nil, "git", "status", "--porcelain", "--ignored", "--", "docker-forensic/internal/agentbin"); strings.TrimSpace(out) != "" {
+		t.Errorf("tools/dist left files in docker-forensic/internal/agentbin:\n%s", out)
+	}
+	plain := filepath.Join(t.TempDir(), "docker-forensic")
+	must(t, repoRoot, nil, "go", "build", "-o", plain, "./docker-forensic")
+	b, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for arch, agent := range agentBinaries(t) {
+		if bytes.Contains(b, agent) {
+			t.Errorf("a plain go build after dist embeds the release's linux/%s agent", arch)
+		}
+	}
+}
+
 // TestMakeInstall installs without krew, with the completion helper.
 func TestMakeInstall(t *testing.T) {
 	prefix, plugins := t.TempDir(), t.TempDir()
