@@ -4,62 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"strings"
 	"testing"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/streams"
 	"github.com/moby/moby/client"
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
+	"github.com/forensic-tools/forensic/shared/docker/dockertest"
 )
-
-// fakeEngine is an engine that knows no container. It embeds the real
-// client interface and overrides the calls a command may make first; any
-// other call panics, which shows the test what was reached.
-type fakeEngine struct {
-	client.APIClient
-	calls []string
-}
-
-func (f *fakeEngine) DaemonHost() string { return "unix:///fake.sock" }
-
-func (f *fakeEngine) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
-	f.calls = append(f.calls, "inspect "+id)
-	return client.ContainerInspectResult{}, cerrdefs.ErrNotFound.WithMessage("No such container: " + id)
-}
-
-func (f *fakeEngine) ContainerCreate(context.Context, client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
-	f.calls = append(f.calls, "create")
-	return client.ContainerCreateResult{}, errors.New("the fake engine creates nothing")
-}
-
-// fakeCLI is the docker CLI as a plugin sees it, with buffers for streams.
-type fakeCLI struct {
-	command.Cli
-	engine   *fakeEngine
-	client   client.APIClient // when set, used instead of engine
-	out, err *streams.Out
-}
-
-func newFakeCLI(stdout, stderr io.Writer) *fakeCLI {
-	return &fakeCLI{engine: &fakeEngine{}, out: streams.NewOut(stdout), err: streams.NewOut(stderr)}
-}
-
-func (f *fakeCLI) Client() client.APIClient {
-	if f.client != nil {
-		return f.client
-	}
-	return f.engine
-}
-func (f *fakeCLI) Out() *streams.Out      { return f.out }
-func (f *fakeCLI) Err() *streams.Out      { return f.err }
-func (f *fakeCLI) In() *streams.In        { return streams.NewIn(io.NopCloser(strings.NewReader(""))) }
-func (f *fakeCLI) CurrentContext() string { return "default" }
 
 // ran is one run of `docker forensic ARGS` against the fake engine.
 type ran struct {
@@ -86,8 +40,7 @@ func executeWith(t *testing.T, c client.APIClient, args ...string) ran {
 	}
 	defer os.Chdir(wd)
 	var stdout, stderr bytes.Buffer
-	dockerCLI := newFakeCLI(&stdout, &stderr)
-	dockerCLI.client = c
+	dockerCLI := dockertest.NewCLI(&stdout, &stderr).WithClient(c)
 	root := NewRootCommand(dockerCLI)
 	root.SetArgs(args)
 	root.SetOut(&stdout)
@@ -98,7 +51,7 @@ func executeWith(t *testing.T, c client.APIClient, args ...string) ran {
 	for _, e := range entries {
 		files = append(files, e.Name())
 	}
-	return ran{err: err, stdout: stdout.String(), stderr: stderr.String(), calls: dockerCLI.engine.calls, files: files}
+	return ran{err: err, stdout: stdout.String(), stderr: stderr.String(), calls: dockerCLI.Engine.Calls(), files: files}
 }
 
 // status returns what the plugin framework prints on standard error for
@@ -175,7 +128,7 @@ func TestExportValidFlagsReachTheEngine(t *testing.T) {
 		{"--processes", "--processes-env", "--agent-image", "forensic/agent:x"},
 	} {
 		r := execute(t, append(append([]string{"export"}, args...), "web")...)
-		if len(r.calls) != 1 || r.calls[0] != "inspect web" {
+		if len(r.calls) != 1 || r.calls[0] != "ContainerInspect web" {
 			t.Errorf("export %v: engine calls %v, want inspect web; error %v", args, r.calls, r.err)
 		}
 		var ue *fcli.UsageError

@@ -1,22 +1,18 @@
 package docker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/forensic-tools/forensic/shared/agent"
@@ -24,6 +20,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/agent/agentio"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/docker/dockertest"
 	"github.com/forensic-tools/forensic/shared/evidence"
 )
 
@@ -79,97 +76,20 @@ func TestLoadError(t *testing.T) {
 	}
 }
 
-// agentEngine is an engine for the agent image steps: it reports its
-// platform, keeps images by name, loads image tarballs by reading their
-// config as an engine would, and refuses to create the sidecar (where
-// these tests stop). calls records every call after ServerVersion.
-type agentEngine struct {
-	Client
-	arch   string
-	images map[string]client.ImageInspectResult
-	loaded [][]byte
-	calls  []string
-}
-
-func newAgentEngine(arch string) *agentEngine {
-	return &agentEngine{arch: arch, images: map[string]client.ImageInspectResult{}}
-}
-
-func (e *agentEngine) DaemonHost() string { return "unix:///fake.sock" }
-
-func (e *agentEngine) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
-	return client.ServerVersionResult{Os: "linux", Arch: e.arch}, nil
-}
-
-func (e *agentEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
-	e.calls = append(e.calls, "ImageInspect "+ref)
-	if res, ok := e.images[ref]; ok {
-		return res, nil
-	}
-	return client.ImageInspectResult{}, fmt.Errorf("no such image: %s: %w", ref, cerrdefs.ErrNotFound)
-}
-
-func (e *agentEngine) ImageLoad(_ context.Context, r io.Reader, _ ...client.ImageLoadOption) (client.ImageLoadResult, error) {
-	e.calls = append(e.calls, "ImageLoad")
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	e.loaded = append(e.loaded, b)
-	files := untarFiles(b)
-	var legacy []struct {
-		Config   string
-		RepoTags []string
-	}
-	if err := json.Unmarshal(files["manifest.json"], &legacy); err != nil || len(legacy) != 1 {
-		return nil, fmt.Errorf("bad manifest.json: %v", err)
-	}
-	var config struct {
-		Architecture string
-		Config       struct{ Labels map[string]string }
-	}
-	if err := json.Unmarshal(files[legacy[0].Config], &config); err != nil {
-		return nil, err
-	}
-	e.images[legacy[0].RepoTags[0]] = inspected("sha256:"+strings.TrimPrefix(legacy[0].Config, "blobs/sha256/"), config.Architecture, config.Config.Labels)
-	return io.NopCloser(strings.NewReader(`{"stream":"Loaded image"}`)), nil
-}
-
-func (e *agentEngine) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
-	e.calls = append(e.calls, "ContainerCreate "+o.Config.Image)
-	return client.ContainerCreateResult{}, errors.New("the test stops at the sidecar")
+// newAgentEngine is an engine for the agent image steps, of architecture
+// arch, that refuses to create the sidecar (where these tests stop).
+func newAgentEngine(arch string) *dockertest.Engine {
+	return dockertest.NewEngine().WithArch(arch).WithCreateError(errors.New("the test stops at the sidecar"))
 }
 
 // created reports whether anything was created on the engine.
-func (e *agentEngine) created() bool {
-	for _, c := range e.calls {
+func created(e *dockertest.Engine) bool {
+	for _, c := range e.Calls() {
 		if c == "ImageLoad" || strings.HasPrefix(c, "ContainerCreate") {
 			return true
 		}
 	}
 	return false
-}
-
-// inspected is an image as the engine describes it.
-func inspected(id, arch string, labels map[string]string) client.ImageInspectResult {
-	b, _ := json.Marshal(map[string]any{"Id": id, "Architecture": arch, "Config": map[string]any{"Labels": labels}})
-	var res client.ImageInspectResult
-	if err := json.Unmarshal(b, &res.InspectResponse); err != nil {
-		panic(err)
-	}
-	return res
-}
-
-func untarFiles(b []byte) map[string][]byte {
-	m := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			return m
-		}
-		m[h.Name], _ = io.ReadAll(tr)
-	}
 }
 
 // otherArch is an architecture the agent is built for that this host is not.
@@ -182,7 +102,7 @@ func otherArch() string {
 
 // runAgentStep runs the live collector against the engine and returns the
 // error recorded for agent/transfer.json and the custody actions.
-func runAgentStep(t *testing.T, e *agentEngine, live *LiveOptions) (string, []evidence.Action) {
+func runAgentStep(t *testing.T, e *dockertest.Engine, live *LiveOptions) (string, []evidence.Action) {
 	t.Helper()
 	live.Run = agent.RunOptions{Proc: true}
 	w, err := evidence.Create(filepath.Join(t.TempDir(), "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
@@ -212,8 +132,8 @@ func TestAgentForOtherArchIsRefused(t *testing.T) {
 	if !strings.Contains(msg, want) {
 		t.Errorf("error %q\nlacks %q", msg, want)
 	}
-	if e.created() || len(actions) != 0 {
-		t.Errorf("something was created before the refusal: calls %v, actions %v", e.calls, actions)
+	if created(e) || len(actions) != 0 {
+		t.Errorf("something was created before the refusal: calls %v, actions %v", e.Calls(), actions)
 	}
 }
 
@@ -228,25 +148,25 @@ func TestEmbeddedAgentForEngineArch(t *testing.T) {
 	if !strings.Contains(msg, "the test stops at the sidecar") {
 		t.Fatalf("error %q, want the sidecar step reached", msg)
 	}
-	if len(e.loaded) != 1 {
-		t.Fatalf("%d images loaded, want 1 (calls %v)", len(e.loaded), e.calls)
+	if len(e.Loaded()) != 1 {
+		t.Fatalf("%d images loaded, want 1 (calls %v)", len(e.Loaded()), e.Calls())
 	}
-	img := e.images[agent.DefaultImage()]
+	img := e.ImageAt(agent.DefaultImage())
 	sum := sha256.Sum256(embedded[otherArch()])
 	if img.Architecture != otherArch() || img.Config.Labels[agentimage.LabelSHA256] != hex.EncodeToString(sum[:]) || img.Config.Labels[agentimage.LabelSource] != "embedded" {
 		t.Errorf("loaded image: arch %s, labels %v", img.Architecture, img.Config.Labels)
 	}
-	files := untarFiles(e.loaded[0])
+	files := dockertest.Untar(e.Loaded()[0])
 	var legacy []struct{ Layers []string }
 	json.Unmarshal(files["manifest.json"], &legacy)
-	layer := untarFiles(files[legacy[0].Layers[0]])
+	layer := dockertest.Untar(files[legacy[0].Layers[0]])
 	if string(layer["forensic-agent"]) != "agent for the other arch" || len(layer) != 1 {
 		t.Errorf("layer holds %v", layer)
 	}
 	if len(actions) != 1 || actions[0].What != "loaded agent image" || !strings.Contains(actions[0].Detail, "embedded agent linux/"+otherArch()+", sha256 "+hex.EncodeToString(sum[:])) {
 		t.Errorf("custody actions %+v", actions)
 	}
-	if last := e.calls[len(e.calls)-1]; last != "ContainerCreate "+agent.DefaultImage() {
+	if last := e.Calls()[len(e.Calls())-1]; last != "ContainerCreate "+agent.DefaultImage() {
 		t.Errorf("last call %q", last)
 	}
 }
@@ -258,7 +178,7 @@ func TestExistingAgentImageChecked(t *testing.T) {
 	bin := []byte("the agent")
 	a := agentimage.Static(agentimage.SourceEmbedded, runtime.GOARCH, bin)
 	image := func(arch string, labels map[string]string) client.ImageInspectResult {
-		return inspected("sha256:old", arch, labels)
+		return dockertest.Image("sha256:old", arch, labels)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -272,19 +192,19 @@ func TestExistingAgentImageChecked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newAgentEngine(runtime.GOARCH)
-			e.images[agent.DefaultImage()] = tc.existing
+			e.WithImage(agent.DefaultImage(), tc.existing)
 			msg, actions := runAgentStep(t, e, &LiveOptions{Agents: AgentSource{Embedded: map[string][]byte{runtime.GOARCH: bin}}})
 			if !strings.Contains(msg, "the test stops at the sidecar") {
 				t.Fatalf("error %q, want the sidecar step reached", msg)
 			}
 			if !tc.replaced {
-				if len(e.loaded) != 0 || len(actions) != 0 {
-					t.Errorf("right image not reused: calls %v, actions %v", e.calls, actions)
+				if len(e.Loaded()) != 0 || len(actions) != 0 {
+					t.Errorf("right image not reused: calls %v, actions %v", e.Calls(), actions)
 				}
 				return
 			}
-			if len(e.loaded) != 1 || e.images[agent.DefaultImage()].Config.Labels[agentimage.LabelSHA256] != a.SHA256 {
-				t.Fatalf("stale image not replaced: calls %v", e.calls)
+			if len(e.Loaded()) != 1 || e.ImageAt(agent.DefaultImage()).Config.Labels[agentimage.LabelSHA256] != a.SHA256 {
+				t.Fatalf("stale image not replaced: calls %v", e.Calls())
 			}
 			if len(actions) != 1 || actions[0].What != "replaced agent image" || !strings.Contains(actions[0].Detail, "sha256:old") {
 				t.Errorf("custody actions %+v", actions)
@@ -298,17 +218,17 @@ func TestExistingAgentImageChecked(t *testing.T) {
 func TestNamedAgentImage(t *testing.T) {
 	for _, arch := range []string{runtime.GOARCH, otherArch()} {
 		e := newAgentEngine(runtime.GOARCH)
-		e.images["registry.example/agent:1"] = inspected("sha256:mine", arch, nil)
+		e.WithImage("registry.example/agent:1", dockertest.Image("sha256:mine", arch, nil))
 		msg, actions := runAgentStep(t, e, &LiveOptions{Image: "registry.example/agent:1"})
 		if arch == runtime.GOARCH {
-			if !strings.Contains(msg, "the test stops at the sidecar") || len(e.loaded) != 0 || len(actions) != 0 {
-				t.Errorf("named image of the right arch: error %q, calls %v, actions %v", msg, e.calls, actions)
+			if !strings.Contains(msg, "the test stops at the sidecar") || len(e.Loaded()) != 0 || len(actions) != 0 {
+				t.Errorf("named image of the right arch: error %q, calls %v, actions %v", msg, e.Calls(), actions)
 			}
 			continue
 		}
 		want := "agent image registry.example/agent:1 is for linux/" + arch + " but the engine runs linux/" + runtime.GOARCH
-		if !strings.Contains(msg, want) || e.created() {
-			t.Errorf("named image of the other arch: error %q (want %q), calls %v", msg, want, e.calls)
+		if !strings.Contains(msg, want) || created(e) {
+			t.Errorf("named image of the other arch: error %q (want %q), calls %v", msg, want, e.Calls())
 		}
 	}
 }

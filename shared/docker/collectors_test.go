@@ -3,10 +3,8 @@ package docker
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,91 +17,9 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/docker/dockertest"
 	"github.com/forensic-tools/forensic/shared/evidence"
 )
-
-// fakeClient embeds the interface and overrides the calls a test needs;
-// any other call panics, which shows the test what it forgot.
-type fakeClient struct {
-	Client
-	logs       map[string]string // "stdout"/"stderr" -> content
-	export     io.ReadCloser
-	exportErr  error
-	paused     int
-	unpaused   int
-	checkpoint error
-	calls      []string
-	// logStream, when set, is the body ContainerLogs returns.
-	logStream func(client.ContainerLogsOptions) io.ReadCloser
-	// checkpointFiles are written into the checkpoint folder, and
-	// onCheckpoint is called, when CheckpointCreate succeeds.
-	checkpointFiles map[string]string
-	onCheckpoint    func()
-}
-
-func (f *fakeClient) DaemonHost() string { return "unix:///fake.sock" }
-
-func frame(stream byte, s string) []byte {
-	h := make([]byte, 8)
-	h[0] = stream
-	binary.BigEndian.PutUint32(h[4:], uint32(len(s)))
-	return append(h, s...)
-}
-
-func (f *fakeClient) ContainerLogs(_ context.Context, _ string, o client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
-	if f.logStream != nil {
-		return f.logStream(o), nil
-	}
-	var b bytes.Buffer
-	if o.ShowStdout {
-		b.Write(frame(1, f.logs["stdout"]))
-	}
-	if o.ShowStderr {
-		b.Write(frame(2, f.logs["stderr"]))
-	}
-	return io.NopCloser(&b), nil
-}
-
-func (f *fakeClient) ContainerDiff(context.Context, string, client.ContainerDiffOptions) (client.ContainerDiffResult, error) {
-	return client.ContainerDiffResult{Changes: []container.FilesystemChange{
-		{Kind: container.ChangeAdd, Path: "/tmp/x"}, {Kind: container.ChangeDelete, Path: "/bin/id"}, {Kind: container.ChangeModify, Path: "/tmp"},
-	}}, nil
-}
-
-func (f *fakeClient) ContainerPause(context.Context, string, client.ContainerPauseOptions) (client.ContainerPauseResult, error) {
-	f.paused++
-	f.calls = append(f.calls, "pause")
-	return client.ContainerPauseResult{}, nil
-}
-
-func (f *fakeClient) ContainerUnpause(ctx context.Context, _ string, _ client.ContainerUnpauseOptions) (client.ContainerUnpauseResult, error) {
-	if ctx.Err() != nil {
-		return client.ContainerUnpauseResult{}, ctx.Err()
-	}
-	f.unpaused++
-	f.calls = append(f.calls, "unpause")
-	return client.ContainerUnpauseResult{}, nil
-}
-
-func (f *fakeClient) ContainerExport(context.Context, string, client.ContainerExportOptions) (client.ContainerExportResult, error) {
-	f.calls = append(f.calls, "export")
-	return f.export, f.exportErr
-}
-
-func (f *fakeClient) CheckpointCreate(_ context.Context, _ string, o client.CheckpointCreateOptions) (client.CheckpointCreateResult, error) {
-	if f.checkpoint != nil {
-		return client.CheckpointCreateResult{}, f.checkpoint
-	}
-	for name, content := range f.checkpointFiles {
-		if err := os.WriteFile(filepath.Join(o.CheckpointDir, name), []byte(content), 0o600); err != nil {
-			return client.CheckpointCreateResult{}, err
-		}
-	}
-	if f.onCheckpoint != nil {
-		f.onCheckpoint()
-	}
-	return client.CheckpointCreateResult{}, nil
-}
 
 func running() *Target {
 	return &Target{Container: container.InspectResponse{ID: "c0ffee", Name: "/web",
@@ -112,7 +28,7 @@ func running() *Target {
 }
 
 // runOne runs one collector of the docker set into a fresh bundle.
-func runOne(t *testing.T, name string, f *fakeClient, tgt *Target, opts Options) (evidence.Manifest, string) {
+func runOne(t *testing.T, name string, f *dockertest.Engine, tgt *Target, opts Options) (evidence.Manifest, string) {
 	t.Helper()
 	dir := t.TempDir()
 	w, err := evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
@@ -150,17 +66,18 @@ func artifact(m evidence.Manifest, path string) (evidence.Artifact, bool) {
 }
 
 func TestLogsDemuxed(t *testing.T) {
-	f := &fakeClient{logs: map[string]string{"stdout": "2026-11-29T12:00:00Z out\n", "stderr": "2026-11-29T12:00:00Z err\n"}}
+	stdout, stderr := "2026-11-29T12:00:00Z out\n", "2026-11-29T12:00:00Z err\n"
+	f := dockertest.NewEngine().WithLogs(stdout, stderr)
 	m, _ := runOne(t, "docker.logs", f, running(), Options{})
 	out, ok1 := artifact(m, "logs/stdout.log")
 	errA, ok2 := artifact(m, "logs/stderr.log")
-	if !ok1 || !ok2 || out.Size != int64(len(f.logs["stdout"])) || errA.Size != int64(len(f.logs["stderr"])) {
+	if !ok1 || !ok2 || out.Size != int64(len(stdout)) || errA.Size != int64(len(stderr)) {
 		t.Errorf("logs not demuxed into two artifacts of the right sizes: %+v", m.Artifacts)
 	}
 }
 
 func TestTTYLogsAreOneStream(t *testing.T) {
-	f := &fakeClient{logs: map[string]string{}}
+	f := dockertest.NewEngine()
 	tgt := running()
 	tgt.Container.Config.Tty = true
 	m, _ := runOne(t, "docker.logs", f, tgt, Options{})
@@ -170,7 +87,9 @@ func TestTTYLogsAreOneStream(t *testing.T) {
 }
 
 func TestDiffKinds(t *testing.T) {
-	m, path := runOne(t, "docker.diff", &fakeClient{}, running(), Options{})
+	f := dockertest.NewEngine().WithDiff(container.FilesystemChange{Kind: container.ChangeAdd, Path: "/tmp/x"},
+		container.FilesystemChange{Kind: container.ChangeDelete, Path: "/bin/id"}, container.FilesystemChange{Kind: container.ChangeModify, Path: "/tmp"})
+	m, path := runOne(t, "docker.diff", f, running(), Options{})
 	if !m.Complete {
 		t.Fatalf("incomplete: %v", m.Incomplete)
 	}
@@ -187,10 +106,10 @@ func TestDiffKinds(t *testing.T) {
 // TestPauseAlwaysUnpauses: a failed export still unpauses, and both the
 // pause and the failure are on record.
 func TestPauseAlwaysUnpauses(t *testing.T) {
-	f := &fakeClient{exportErr: errors.New("driver failed")}
+	f := dockertest.NewEngine().WithExport(nil, errors.New("driver failed"))
 	m, path := runOne(t, "docker.export", f, running(), Options{Pause: true})
-	if strings.Join(f.calls, ",") != "pause,export,unpause" {
-		t.Errorf("calls %v, want pause, export, unpause", f.calls)
+	if strings.Join(f.Calls(), ",") != "ContainerPause c0ffee,ContainerExport c0ffee,ContainerUnpause c0ffee" {
+		t.Errorf("calls %v, want pause, export, unpause", f.Calls())
 	}
 	a, ok := artifact(m, "container/filesystem.tar")
 	if !ok || a.Stored() || !strings.Contains(a.Error, "driver failed") {
@@ -203,7 +122,7 @@ func TestPauseAlwaysUnpauses(t *testing.T) {
 
 func TestPauseUnpausesWhenInterrupted(t *testing.T) {
 	pr, pw := io.Pipe()
-	f := &fakeClient{export: pr}
+	f := dockertest.NewEngine().WithExport(pr, nil)
 	dir := t.TempDir()
 	w, _ := evidence.Create(filepath.Join(dir, "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -216,8 +135,8 @@ func TestPauseUnpausesWhenInterrupted(t *testing.T) {
 	}()
 	r := &collect.Runner{Bundle: w}
 	res := r.Run(ctx, []collect.Collector{pick(t, "docker.export", Collectors(f, running(), Options{Pause: true}))})
-	if f.paused != 1 || f.unpaused != 1 {
-		t.Errorf("paused %d, unpaused %d; want 1 and 1", f.paused, f.unpaused)
+	if paused, unpaused := f.Count("ContainerPause"), f.Count("ContainerUnpause"); paused != 1 || unpaused != 1 {
+		t.Errorf("paused %d, unpaused %d; want 1 and 1", paused, unpaused)
 	}
 	if len(r.Custody.Actions) != 1 || r.Custody.Actions[0].What != "paused container" || r.Custody.Actions[0].Until.IsZero() {
 		t.Errorf("custody actions %+v", r.Custody.Actions)
@@ -228,7 +147,7 @@ func TestPauseUnpausesWhenInterrupted(t *testing.T) {
 }
 
 func TestCheckpointFailureRecorded(t *testing.T) {
-	f := &fakeClient{checkpoint: cerrdefs.ErrNotImplemented.WithMessage("checkpoint is only supported in experimental mode")}
+	f := dockertest.NewEngine().WithCheckpointError(cerrdefs.ErrNotImplemented.WithMessage("checkpoint is only supported in experimental mode"))
 	m, _ := runOne(t, "docker.checkpoint", f, running(), Options{Checkpoint: true})
 	if m.Complete || len(m.Artifacts) != 1 || !strings.Contains(m.Artifacts[0].Error, "experimental") {
 		t.Errorf("checkpoint failure not recorded: %+v", m)
@@ -239,7 +158,7 @@ func TestStoppedContainerSkipsLiveSteps(t *testing.T) {
 	tgt := running()
 	tgt.Container.State = &container.State{Status: container.StateExited}
 	for _, step := range []string{"docker.top", "docker.stats"} {
-		m, _ := runOne(t, step, &fakeClient{}, tgt, Options{})
+		m, _ := runOne(t, step, dockertest.NewEngine(), tgt, Options{})
 		if !m.Complete || len(m.Artifacts) != 0 {
 			t.Errorf("%s on a stopped container: %+v", step, m)
 		}
@@ -247,7 +166,7 @@ func TestStoppedContainerSkipsLiveSteps(t *testing.T) {
 }
 
 func TestEngineErrorNamesHost(t *testing.T) {
-	f := &fakeClient{}
+	f := dockertest.NewEngine()
 	err := EngineError(f, "inspecting container x", cerrdefs.ErrNotFound.WithMessage("No such container: x"))
 	if !strings.Contains(err.Error(), "not found on unix:///fake.sock") {
 		t.Errorf("not-found error %q", err)
@@ -277,7 +196,7 @@ func (e *endlessLog) Read(p []byte) (int, error) {
 		return 0, errors.New("read on closed response body")
 	}
 	if e.buf.Len() == 0 {
-		e.buf.Reset(frame(1, "2026-11-29T12:00:00Z "+strings.Repeat("x", 500)+"\n"))
+		e.buf.Reset(dockertest.Frame(1, "2026-11-29T12:00:00Z "+strings.Repeat("x", 500)+"\n"))
 	}
 	n, err := e.buf.Read(p)
 	if e.n += n; e.n >= 64<<10 && e.full != nil {
@@ -326,15 +245,15 @@ func waitGone(t *testing.T, funcs ...string) {
 func TestStoppedStreamsEndTheirGoroutines(t *testing.T) {
 	for _, tc := range []struct {
 		step, path string
-		client     func(cancel func()) *fakeClient
+		client     func(cancel func()) *dockertest.Engine
 		opts       Options
 		goroutine  string
 	}{
-		{"docker.logs", "logs/stdout.log", func(cancel func()) *fakeClient {
-			return &fakeClient{logStream: func(client.ContainerLogsOptions) io.ReadCloser { return &endlessLog{full: cancel} }}
+		{"docker.logs", "logs/stdout.log", func(cancel func()) *dockertest.Engine {
+			return dockertest.NewEngine().WithLogStream(func(client.ContainerLogsOptions) io.ReadCloser { return &endlessLog{full: cancel} })
 		}, Options{}, "docker.demux"},
-		{"docker.checkpoint", "checkpoint/", func(cancel func()) *fakeClient {
-			return &fakeClient{checkpointFiles: map[string]string{"pages-1.img": strings.Repeat("p", 1<<20), "inventory.img": "inv"}, onCheckpoint: cancel}
+		{"docker.checkpoint", "checkpoint/", func(cancel func()) *dockertest.Engine {
+			return dockertest.NewEngine().WithCheckpoint(map[string]string{"pages-1.img": strings.Repeat("p", 1<<20), "inventory.img": "inv"}, cancel)
 		}, Options{Checkpoint: true}, "docker.tarDir"},
 	} {
 		t.Run(tc.step, func(t *testing.T) {

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"maps"
@@ -15,45 +14,23 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
 	"github.com/forensic-tools/forensic/shared/agent"
 	"github.com/forensic-tools/forensic/shared/agent/agentimage"
 	"github.com/forensic-tools/forensic/shared/agent/agentrun"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
 	"github.com/forensic-tools/forensic/shared/collect"
+	"github.com/forensic-tools/forensic/shared/docker/dockertest"
 	"github.com/forensic-tools/forensic/shared/evidence"
 )
 
-// sidecarEngine is an engine that runs the sidecar: the agent behind its
-// attach waits for the start byte and streams a process snapshot.
-type sidecarEngine struct {
-	*agentEngine
-	exit    chan container.WaitResponse
-	removed []string
-}
-
-func (e *sidecarEngine) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
-	e.calls = append(e.calls, "ContainerCreate "+o.Config.Image)
-	return client.ContainerCreateResult{ID: "sidecar-id"}, nil
-}
-
-func (e *sidecarEngine) ContainerAttach(context.Context, string, client.ContainerAttachOptions) (client.ContainerAttachResult, error) {
-	e.calls = append(e.calls, "ContainerAttach")
-	plugin, agentEnd := net.Pipe()
-	go e.agent(agentEnd)
-	return client.ContainerAttachResult{HijackedResponse: client.NewHijackedResponse(plugin, "")}, nil
-}
-
-// agent plays the agent on the engine's end of the attach, framing its
-// stdout and stderr as the engine does.
-func (e *sidecarEngine) agent(conn net.Conn) {
+// sidecarAgent plays the agent on the engine's end of the sidecar's
+// attach, framing its stdout and stderr as the engine does: it waits for
+// the start byte and streams a process snapshot.
+func sidecarAgent(conn net.Conn, exit chan<- container.WaitResponse) {
 	defer conn.Close()
 	frame := func(fd byte, b []byte) {
-		h := make([]byte, 8)
-		h[0] = fd
-		binary.BigEndian.PutUint32(h[4:], uint32(len(b)))
-		conn.Write(append(h, b...))
+		conn.Write(dockertest.Frame(fd, string(b)))
 	}
 	if _, err := io.ReadFull(conn, make([]byte, 1)); err != nil {
 		return
@@ -66,7 +43,7 @@ func (e *sidecarEngine) agent(conn net.Conn) {
 		a.Finish(nil, nil)
 		w.Close()
 		pw.Close()
-		e.exit <- container.WaitResponse{StatusCode: 0}
+		exit <- container.WaitResponse{StatusCode: 0}
 	}()
 	buf := make([]byte, 4096)
 	for {
@@ -81,20 +58,6 @@ func (e *sidecarEngine) agent(conn net.Conn) {
 	frame(2, []byte("fake-agent: done\n"))
 }
 
-func (e *sidecarEngine) ContainerStart(context.Context, string, client.ContainerStartOptions) (client.ContainerStartResult, error) {
-	e.calls = append(e.calls, "ContainerStart")
-	return client.ContainerStartResult{}, nil
-}
-
-func (e *sidecarEngine) ContainerWait(context.Context, string, client.ContainerWaitOptions) client.ContainerWaitResult {
-	return client.ContainerWaitResult{Result: e.exit, Error: make(chan error)}
-}
-
-func (e *sidecarEngine) ContainerRemove(_ context.Context, id string, _ client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
-	e.removed = append(e.removed, id)
-	return client.ContainerRemoveResult{}, nil
-}
-
 // TestSidecarSession: the Docker live capture goes through agentrun.Run:
 // the artifact lands, agent/transfer.json has exactly agentrun.Transfer's
 // keys (those of the Kubernetes one too) with the sidecar and the agent
@@ -102,8 +65,8 @@ func (e *sidecarEngine) ContainerRemove(_ context.Context, id string, _ client.C
 func TestSidecarSession(t *testing.T) {
 	bin := []byte("the agent")
 	a := agentimage.Static(agentimage.SourceEmbedded, runtime.GOARCH, bin)
-	e := &sidecarEngine{agentEngine: newAgentEngine(runtime.GOARCH), exit: make(chan container.WaitResponse, 1)}
-	e.images[agent.DefaultImage()] = inspected("sha256:img", runtime.GOARCH, a.Labels())
+	e := dockertest.NewEngine().WithArch(runtime.GOARCH).WithSidecar("sidecar-id", sidecarAgent).
+		WithImage(agent.DefaultImage(), dockertest.Image("sha256:img", runtime.GOARCH, a.Labels()))
 	live := &LiveOptions{Run: agent.RunOptions{Proc: true}, Agents: AgentSource{Embedded: map[string][]byte{runtime.GOARCH: bin}}}
 	w, err := evidence.Create(filepath.Join(t.TempDir(), "b.tar"), evidence.Options{Root: "b", Format: evidence.Tar})
 	if err != nil {
@@ -121,7 +84,7 @@ func TestSidecarSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := untarFiles(b)
+	files := dockertest.Untar(b)
 	if got := string(files["b/"+agent.ArtifactProcSnapshot]); got != `{"processes":[{"pid":1}]}` {
 		t.Errorf("snapshot %q", got)
 	}
@@ -147,8 +110,8 @@ func TestSidecarSession(t *testing.T) {
 		tr.Transport != "docker-attach" || string(keys["ephemeral_container"]) != "null" || !strings.Contains(tr.AgentStderr, "fake-agent: done") {
 		t.Errorf("transfer.json:\n%s", raw)
 	}
-	if !slices.Equal(e.removed, []string{"sidecar-id"}) {
-		t.Errorf("removed %q", e.removed)
+	if !slices.Equal(e.Removed(), []string{"sidecar-id"}) {
+		t.Errorf("removed %q", e.Removed())
 	}
 	if acts := r.Custody.Actions; len(acts) != 1 || acts[0].What != "added sidecar container" || acts[0].Until.Before(acts[0].At) || acts[0].Error != "" {
 		t.Errorf("custody actions %+v", acts)
