@@ -98,7 +98,7 @@ readable bundle marked incomplete.`,
 	f.BoolVar(&o.docker.Pause, "pause", false, "pause the container during the filesystem export (changes the target; recorded)")
 	f.BoolVar(&o.docker.Checkpoint, "checkpoint", false, "take a CRIU checkpoint through the engine (experimental engines; changes the target briefly; recorded)")
 	o.liveNames = fcli.BindLiveFlags(f, &o.live.Run, fcli.LiveFlags{Network: "the container's", Target: "the container's", By: "by the forensic agent in a sidecar (recorded)"})
-	f.StringVar(&o.live.Image, "agent-image", "", "agent image for --pcap/--processes (default "+agent.DefaultImage()+", created from the agent this plugin carries when the engine lacks it)")
+	f.StringVar(&o.live.Image, "agent-image", "", "agent image for --pcap/--processes, used as it is but refused when it is for another architecture than the engine's (default "+agent.DefaultImage()+": made from the agent this plugin carries, and replaced when its labels do not name that agent for the engine's architecture)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error")
 	o.custody.AddFlags(f)
 	return cmd
