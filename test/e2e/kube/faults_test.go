@@ -20,6 +20,8 @@ import (
 
 // TestCaptureBadInput: each bad input gives one clear line on standard
 // error, a non-zero exit status, nothing on standard output and no file.
+// A bad command line (flags or targets that cannot work) is followed by
+// the command's usage; a failure at run time is not.
 func TestCaptureBadInput(t *testing.T) {
 	t.Parallel()
 	e := Require(t)
@@ -36,27 +38,28 @@ func TestCaptureBadInput(t *testing.T) {
 		kubeconfig string
 		args       []string
 		want       []string
+		usage      bool
 	}{
 		{"missing pod", e.Kubeconfig, []string{"capture", "-n", ns, "nope"},
-			[]string{fmt.Sprintf(`pod "nope" not found in namespace %q (kubectl get pods -n %s)`, ns, ns)}},
+			[]string{fmt.Sprintf(`pod "nope" not found in namespace %q (kubectl get pods -n %s)`, ns, ns)}, false},
 		{"missing namespace", e.Kubeconfig, []string{"capture", "-n", "no-such-ns-e2e", "present"},
-			[]string{`namespace "no-such-ns-e2e" not found (kubectl get namespaces)`}},
+			[]string{`namespace "no-such-ns-e2e" not found (kubectl get namespaces)`}, false},
 		{"missing deployment", e.Kubeconfig, []string{"capture", "-n", ns, "deploy/nope"},
-			[]string{fmt.Sprintf(`deployment "nope" not found in namespace %q`, ns)}},
+			[]string{fmt.Sprintf(`deployment "nope" not found in namespace %q`, ns)}, false},
 		{"selector matches nothing", e.Kubeconfig, []string{"capture", "-n", ns, "-l", "app=nothing"},
-			[]string{"no pods match -l app=nothing"}},
+			[]string{"no pods match -l app=nothing"}, false},
 		{"no kubeconfig", "", []string{"capture", "-n", ns, "present"},
-			[]string{"no kubeconfig", "set KUBECONFIG or pass --kubeconfig"}},
+			[]string{"no kubeconfig", "set KUBECONFIG or pass --kubeconfig"}, false},
 		{"unreachable server", unreachable, []string{"capture", "-n", ns, "present"},
-			[]string{"cannot reach the API server at https://127.0.0.1:1", "connection refused"}},
+			[]string{"cannot reach the API server at https://127.0.0.1:1", "connection refused"}, false},
 		{"forbidden namespace", nobody, []string{"capture", "-n", ns, "present"},
-			[]string{`getting pod "present" in namespace`, "is forbidden", "system:serviceaccount:" + ns + ":nobody", "kubectl auth can-i get pods -n " + ns, "deploy/rbac/forensic-capture.yaml"}},
+			[]string{`getting pod "present" in namespace`, "is forbidden", "system:serviceaccount:" + ns + ":nobody", "kubectl auth can-i get pods -n " + ns, "deploy/rbac/forensic-capture.yaml"}, false},
 		{"forbidden across namespaces", nobody, []string{"capture", "-A", "-l", "app=x"},
-			[]string{"listing pods in all namespaces", "is forbidden", "kubectl auth can-i list pods -A"}},
+			[]string{"listing pods in all namespaces", "is forbidden", "kubectl auth can-i list pods -A"}, false},
 		{"-o with several pods", e.Kubeconfig, []string{"capture", "-n", ns, "-o", "x.tar.gz", "-l", "app=x"},
-			[]string{"-o names one bundle"}},
+			[]string{"-o names one bundle"}, true},
 		{"unknown target type", e.Kubeconfig, []string{"capture", "svc/present"},
-			[]string{`unknown type "svc"`}},
+			[]string{`unknown type "svc"`}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -67,12 +70,20 @@ func TestCaptureBadInput(t *testing.T) {
 			if r.Stdout != "" {
 				t.Errorf("standard output %q, want nothing", r.Stdout)
 			}
-			if strings.Count(r.Stderr, "\n") != 1 || !strings.HasPrefix(r.Stderr, "kubectl forensic: ") {
-				t.Errorf("standard error is not one line:\n%s", r.Stderr)
+			first, rest, _ := strings.Cut(r.Stderr, "\n")
+			if !strings.HasPrefix(first, "kubectl forensic: ") {
+				t.Errorf("standard error does not start with one line from kubectl forensic:\n%s", r.Stderr)
+			}
+			const usage = "\nUsage:  kubectl forensic capture [TARGET...] [-l SELECTOR] [-n NAMESPACE | -A] [flags]\n\nRun 'kubectl forensic capture --help' for more information\n"
+			switch {
+			case tc.usage && rest != usage:
+				t.Errorf("after the line, standard error is %q, want the usage %q", rest, usage)
+			case !tc.usage && rest != "":
+				t.Errorf("standard error is not one line (a failure at run time shows no usage):\n%s", r.Stderr)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(r.Stderr, w) {
-					t.Errorf("standard error %q lacks %q", r.Stderr, w)
+				if !strings.Contains(first, w) {
+					t.Errorf("the error line %q lacks %q", first, w)
 				}
 			}
 			kfOnlyFiles(t, dir)
