@@ -5,9 +5,7 @@ package pcap
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
 	"github.com/forensic-tools/forensic/internal/testutil"
@@ -162,21 +159,10 @@ func durationCapturesTraffic(t *testing.T) {
 		t.Errorf("the capture took %v, want about %v", elapsed, duration)
 	}
 	// Each datagram once, with its payload, on lo.
-	rd, err := pcapgo.NewNgReader(bytes.NewReader(out.Bytes()), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, all := readNg(t, out.Bytes())
 	seen := map[string]int{}
-	var packets uint64
-	for {
-		data, _, err := rd.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading packet %d: %v", packets+1, err)
-		}
-		packets++
+	packets := uint64(len(all))
+	for _, data := range all {
 		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
 		if udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && strings.HasPrefix(string(udp.Payload), marker) {
 			seen[string(udp.Payload)]++

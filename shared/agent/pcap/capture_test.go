@@ -156,22 +156,8 @@ func TestPcapNGStaysTcpdumpReadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := pcapgo.NewNgReader(bytes.NewReader(out.Bytes()), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var read uint64
-	for {
-		_, _, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading packet %d: %v", read+1, err)
-		}
-		read++
-	}
-	if st.Packets != 2 || read != st.Packets {
+	r, packets := readNg(t, out.Bytes())
+	if read := uint64(len(packets)); st.Packets != 2 || read != st.Packets {
 		t.Errorf("stats say %d packets, the file holds %d; want 2", st.Packets, read)
 	}
 	if r.NInterfaces() != 2 || st.MixedLinkTypes {
@@ -382,5 +368,26 @@ func TestLinkTypes(t *testing.T) {
 		if got := linkTypeOf(hw); got != want {
 			t.Errorf("linkTypeOf(%d) = %v, want %v", hw, got, want)
 		}
+	}
+}
+
+// readNg reads a whole pcapng file and returns its reader and every
+// packet's data; any read error but the end of the file fails the test.
+func readNg(t *testing.T, b []byte) (*pcapgo.NgReader, [][]byte) {
+	t.Helper()
+	r, err := pcapgo.NewNgReader(bytes.NewReader(b), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var packets [][]byte
+	for {
+		data, _, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			return r, packets
+		}
+		if err != nil {
+			t.Fatalf("reading packet %d: %v", len(packets)+1, err)
+		}
+		packets = append(packets, data)
 	}
 }
