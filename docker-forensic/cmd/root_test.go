@@ -1,10 +1,11 @@
 package cmd
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/moby/moby/client"
+
+	"github.com/forensic-tools/forensic/internal/testutil"
 )
 
 // TestUsageOnlyForBadCommandLines: a bad flag, a bad flag value, a wrong
@@ -47,21 +48,7 @@ func TestUsageOnlyForBadCommandLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := executeWith(t, tc.engine, tc.args...)
 			text, code := status(t, r.err)
-			if first, _, _ := strings.Cut(text, "\n"); !strings.HasPrefix(first, tc.wantFirst) {
-				t.Errorf("first line %q, want it to start with %q", first, tc.wantFirst)
-			}
-			if tc.wantUsage == "" && strings.Contains(text, "Usage:") {
-				t.Errorf("usage shown for a failure at run time:\n%s", text)
-			}
-			if tc.wantUsage != "" && !strings.Contains(text, "\n\n"+tc.wantUsage) {
-				t.Errorf("no %q after the error:\n%s", tc.wantUsage, text)
-			}
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
-			}
-			if r.stdout != "" || r.stderr != "" {
-				t.Errorf("printed besides the error: stdout %q, stderr %q", r.stdout, r.stderr)
-			}
+			testutil.CommandError(t, text, code, r.stdout, r.stderr, tc.wantFirst, tc.wantUsage)
 		})
 	}
 }

@@ -48,3 +48,28 @@ func CheckDeps(t testing.TB, who, pattern string, banned ...string) {
 		}
 	}
 }
+
+// CommandError checks what a plugin command printed for an error: text is
+// the error as the plugin prints it and code its exit status. The first
+// line must start with wantFirst; with wantUsage empty (a failure at run
+// time) no usage may follow, otherwise wantUsage must follow after an
+// empty line; the exit status is 1, and nothing else was printed on
+// stdout or stderr.
+func CommandError(t testing.TB, text string, code int, stdout, stderr, wantFirst, wantUsage string) {
+	t.Helper()
+	if first, _, _ := strings.Cut(text, "\n"); !strings.HasPrefix(first, wantFirst) {
+		t.Errorf("first line %q, want it to start with %q", first, wantFirst)
+	}
+	if wantUsage == "" && strings.Contains(text, "Usage:") {
+		t.Errorf("usage shown for a failure at run time:\n%s", text)
+	}
+	if wantUsage != "" && !strings.Contains(text, "\n\n"+wantUsage) {
+		t.Errorf("no %q after the error:\n%s", wantUsage, text)
+	}
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if stdout != "" || stderr != "" {
+		t.Errorf("printed besides the error: stdout %q, stderr %q", stdout, stderr)
+	}
+}

@@ -2,10 +2,10 @@ package cmd
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	fcli "github.com/forensic-tools/forensic/internal/cli"
+	"github.com/forensic-tools/forensic/internal/testutil"
 )
 
 // stderrOf returns what main prints on standard error for err, and the
@@ -56,21 +56,7 @@ func TestUsageOnlyForBadCommandLines(t *testing.T) {
 				t.Fatal("no error")
 			}
 			text, code := stderrOf(err)
-			if first, _, _ := strings.Cut(text, "\n"); !strings.HasPrefix(first, tc.wantFirst) {
-				t.Errorf("first line %q, want it to start with %q", first, tc.wantFirst)
-			}
-			if tc.wantUsage == "" && strings.Contains(text, "Usage:") {
-				t.Errorf("usage shown for a failure at run time:\n%s", text)
-			}
-			if tc.wantUsage != "" && !strings.Contains(text, "\n\n"+tc.wantUsage) {
-				t.Errorf("no %q after the error:\n%s", tc.wantUsage, text)
-			}
-			if code != 1 {
-				t.Errorf("exit status %d, want 1", code)
-			}
-			if out != "" || errOut != "" {
-				t.Errorf("printed besides the error: stdout %q, stderr %q", out, errOut)
-			}
+			testutil.CommandError(t, text, code, out, errOut, tc.wantFirst, tc.wantUsage)
 		})
 	}
 }

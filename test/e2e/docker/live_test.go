@@ -63,20 +63,7 @@ func traffic(t *testing.T, container string, paths ...string) (stop func() error
 // creates it from the agent it carries.
 func TestLiveCaptureDistroless(t *testing.T) {
 	exec.Command("docker", "rmi", "-f", agentImage).Run()
-	name := startContainer(t, "--user", "65534:65534", webImage)
-	waitLog(t, name, "webserver starting")
-	stop := traffic(t, name, "/live-probe-1", "/live-probe-2")
-	dir := t.TempDir()
-	r := forensic(t, dir, "export", "--pcap", "3s", "--processes", "-o", "live.tar.gz", name)
-	if err := stop(); err != nil {
-		t.Fatalf("traffic: %v", err)
-	}
-	if r.code != 0 {
-		t.Fatalf("export --pcap --processes: exit %d", r.code)
-	}
-	root := extract(t, filepath.Join(dir, "live.tar.gz"))
-	sha256sumCheck(t, root)
-	readPcap(t, root, "/live-probe-1", "/live-probe-2")
+	name, root := liveExport(t, forensic, []string{"--user", "65534:65534"}, "/live-probe-1", "/live-probe-2")
 	// This plugin is a plain `go build`: dynamically linked, it ran as its
 	// own agent, with its interpreter and libc in the image.
 	if out, _ := exec.Command("file", pluginBinary).CombinedOutput(); !strings.Contains(string(out), "dynamically linked") {
@@ -121,7 +108,8 @@ func TestLiveCaptureDistroless(t *testing.T) {
 		t.Errorf("sidecar containers left behind: %s", left)
 	}
 	// A second capture finds the image and loads nothing.
-	r = forensic(t, dir, "export", "--processes", "-o", "again.tar.gz", name)
+	dir := t.TempDir()
+	r := forensic(t, dir, "export", "--processes", "-o", "again.tar.gz", name)
 	if r.code != 0 {
 		t.Fatalf("second live export: exit %d", r.code)
 	}
@@ -171,20 +159,7 @@ func checkAgent(t *testing.T, root, source, sha string) {
 // build and make dist build it: static, with embedded linux agents; the
 // one for the engine's architecture runs.
 func TestLiveCaptureReleaseBuild(t *testing.T) {
-	name := startContainer(t, webImage)
-	waitLog(t, name, "webserver starting")
-	stop := traffic(t, name, "/release-probe")
-	dir := t.TempDir()
-	r := forensicRelease(t, dir, "export", "--pcap", "3s", "--processes", "-o", "live.tar.gz", name)
-	if err := stop(); err != nil {
-		t.Fatalf("traffic: %v", err)
-	}
-	if r.code != 0 {
-		t.Fatalf("export --pcap --processes: exit %d", r.code)
-	}
-	root := extract(t, filepath.Join(dir, "live.tar.gz"))
-	sha256sumCheck(t, root)
-	readPcap(t, root, "/release-probe")
+	_, root := liveExport(t, forensicRelease, nil, "/release-probe")
 	if out, _ := exec.Command("file", filepath.Join(releaseConfig, "cli-plugins", "docker-forensic")).CombinedOutput(); !strings.Contains(string(out), "statically linked") {
 		t.Errorf("the release build is not static: %s", out)
 	}
@@ -251,4 +226,28 @@ func TestLiveCaptureMissingAgentImage(t *testing.T) {
 	if v := forensic(t, dir, "verify", "m.tar.gz"); v.code != 2 {
 		t.Errorf("verify: exit %d, want 2", v.code)
 	}
+}
+
+// liveExport starts the web server image (runArgs go to docker run), sends
+// requests for probes from inside its network namespace while run (one of
+// the built plugins) exports it with --pcap 3s --processes, and returns the
+// container's name and the extracted bundle, checked with sha256sum -c
+// and read with tshark, which must find every probe.
+func liveExport(t *testing.T, run func(*testing.T, string, ...string) result, runArgs []string, probes ...string) (name, root string) {
+	t.Helper()
+	name = startContainer(t, append(runArgs, webImage)...)
+	waitLog(t, name, "webserver starting")
+	stop := traffic(t, name, probes...)
+	dir := t.TempDir()
+	r := run(t, dir, "export", "--pcap", "3s", "--processes", "-o", "live.tar.gz", name)
+	if err := stop(); err != nil {
+		t.Fatalf("traffic: %v", err)
+	}
+	if r.code != 0 {
+		t.Fatalf("export --pcap --processes: exit %d", r.code)
+	}
+	root = extract(t, filepath.Join(dir, "live.tar.gz"))
+	sha256sumCheck(t, root)
+	readPcap(t, root, probes...)
+	return name, root
 }
