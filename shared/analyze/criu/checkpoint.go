@@ -30,11 +30,11 @@ type Checkpoint struct {
 	Layout    string     `json:"layout"`
 	Container *Container `json:"container,omitempty"`
 	// ImageVersion is the inventory's image version.
-	ImageVersion uint32      `json:"criu_image_version,omitempty"`
-	Processes    []*Process  `json:"processes"`
-	Mounts       []Mount     `json:"mounts,omitempty"`
-	Stats        *DumpStats  `json:"dump_statistics,omitempty"`
-	Sizes        Sizes       `json:"sizes"`
+	ImageVersion uint32     `json:"criu_image_version,omitempty"`
+	Processes    []*Process `json:"processes"`
+	Mounts       []Mount    `json:"mounts,omitempty"`
+	Stats        *DumpStats `json:"dump_statistics,omitempty"`
+	Sizes        Sizes      `json:"sizes"`
 	// Problems say what could not be read; the rest is still reported.
 	Problems []string `json:"problems,omitempty"`
 

@@ -12,19 +12,19 @@ import (
 // Image magics (CRIU's criu/include/magic.h, as go-criu's magic package
 // lists them).
 const (
-	magicCommon    = 0x54564319
-	magicService   = 0x55105940
-	MagicInventory = 0x58313116
-	MagicPstree    = 0x50273030
-	MagicCore      = 0x55053847
-	MagicMM        = 0x57492820
-	MagicPagemap   = 0x56084025
-	MagicFiles     = 0x56303138
-	MagicFdinfo    = 0x56213732
-	MagicFS        = 0x51403912
-	MagicIDs       = 0x54432030
-	MagicMnts      = 0x55563928
-	MagicStats     = 0x57093306
+	magicCommon     = 0x54564319
+	magicService    = 0x55105940
+	MagicInventory  = 0x58313116
+	MagicPstree     = 0x50273030
+	MagicCore       = 0x55053847
+	MagicMM         = 0x57492820
+	MagicPagemap    = 0x56084025
+	MagicFiles      = 0x56303138
+	MagicFdinfo     = 0x56213732
+	MagicFS         = 0x51403912
+	MagicIDs        = 0x54432030
+	MagicMnts       = 0x55563928
+	MagicStats      = 0x57093306
 	MagicRemapFpath = 0x59133954
 )
 
