@@ -46,6 +46,7 @@ Check a bundle later with "docker forensic verify".`,
 	}
 	root.AddCommand(
 		newExportCommand(dockerCLI),
+		newOfflineCommand(dockerCLI),
 		offline(fcli.NewVerifyCommand("docker forensic", dockerCLI.Out())),
 		offline(fcli.NewAnalyzeCommand("docker forensic", dockerCLI.Out())),
 		offline(fcli.NewVersionCommand("docker-forensic", dockerCLI.Out())),
