@@ -28,6 +28,7 @@ const usage = `usage: forensic-agent COMMAND [flags]
 
 commands:
   run      capture (--pcap DURATION, --fs, --proc) and stream to stdout
+  node     stream one pod's node evidence (--request JSON, --host-root DIR) to stdout
   version  print the version
   unpack   read a stream on stdin and write its artifacts under --dir
   image    write the agent's image tarball (docker load, ctr images import)
@@ -49,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr *os.File) int {
 	switch args[0] {
 	case "run":
 		return runCmd(args[1:], stdin, stdout, stderr)
+	case "node":
+		return nodeCmd(args[1:], stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "forensic-agent %s, protocol %d, %s/%s\n", version.Info(), stream.Version, runtime.GOOS, runtime.GOARCH)
 		return exitOK
@@ -105,37 +108,51 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr *os.File) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if o.WaitStdin {
-		log.logf("%s ready, waiting for one byte on stdin to start", version.Version)
-		if err := waitStart(ctx, stdin); err != nil {
+		var cancel context.CancelFunc
+		var err error
+		if ctx, cancel, err = startOnStdin(ctx, stdin, log); err != nil {
 			log.logf("%v", err)
 			return exitFailed
 		}
-		// From now on, end of stdin (the client went away) or any further
-		// byte stops the session, so that an agent nobody reads does not
-		// go on capturing into the container's log.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
-		go func() {
-			var b [1]byte
-			_, err := stdin.Read(b[:])
-			if err != nil {
-				log.logf("stdin closed: stopping")
-			} else {
-				log.logf("stop requested on stdin")
-			}
-			cancel()
-		}()
 	}
 	log.logf("starting: %s", o)
 	res, err := session.Run(ctx, out, session.Config{RunOptions: o, Logf: log.logf})
+	return sessionExit(ctx, log, res.Bytes, res.SHA256, err)
+}
+
+// startOnStdin waits for one byte on stdin, then returns a context that
+// ends when stdin ends (the client went away) or any further byte arrives,
+// so that an agent nobody reads does not go on capturing into a log.
+func startOnStdin(ctx context.Context, stdin io.Reader, log *logger) (context.Context, context.CancelFunc, error) {
+	log.logf("%s ready, waiting for one byte on stdin to start", version.Version)
+	if err := waitStart(ctx, stdin); err != nil {
+		return ctx, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		var b [1]byte
+		_, err := stdin.Read(b[:])
+		if err != nil {
+			log.logf("stdin closed: stopping")
+		} else {
+			log.logf("stop requested on stdin")
+		}
+		cancel()
+	}()
+	return ctx, cancel, nil
+}
+
+// sessionExit logs how a session ended and folds it into the exit code:
+// failed when it failed (or sent nothing), stopped when ctx was cut.
+func sessionExit(ctx context.Context, log *logger, n int64, sum string, err error) int {
 	if err != nil {
 		log.logf("%v", err)
-		if res.SHA256 == "" {
+		if sum == "" {
 			return exitFailed
 		}
 	}
-	log.logf("sent %d bytes, sha256 %s", res.Bytes, res.SHA256)
+	log.logf("sent %d bytes, sha256 %s", n, sum)
 	switch {
 	case err != nil:
 		return exitFailed

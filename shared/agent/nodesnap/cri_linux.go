@@ -165,3 +165,6 @@ func parseVerboseInfo(info map[string]string) verboseInfo {
 	}
 	return v
 }
+
+// protoMessage is a CRI status message.
+type protoMessage = proto.Message
