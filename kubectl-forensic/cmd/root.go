@@ -37,6 +37,7 @@ bundle later with "kubectl forensic verify".`,
 	root.AddCommand(
 		NewCmdCapture(configFlags, streams),
 		NewCmdPreflight(configFlags, streams),
+		NewCmdOffline(streams),
 		fcli.NewVerifyCommand("kubectl forensic", streams.Out),
 		fcli.NewAnalyzeCommand("kubectl forensic", streams.Out),
 		fcli.NewVersionCommand("kubectl-forensic", streams.Out),
