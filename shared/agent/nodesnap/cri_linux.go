@@ -70,6 +70,16 @@ func newRecord(status proto.Message, info map[string]string) (*criRecord, error)
 				r.Info[k] = v
 			}
 		}
+		// containerd puts all its verbose info under the one key "info";
+		// like crictl inspect, show its fields directly under info.
+		if inner, ok := r.Info["info"].(map[string]any); ok {
+			delete(r.Info, "info")
+			for k, v := range inner {
+				if _, taken := r.Info[k]; !taken {
+					r.Info[k] = v
+				}
+			}
+		}
 	}
 	return r, nil
 }

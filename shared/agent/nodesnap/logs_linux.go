@@ -180,8 +180,8 @@ func (ls *logSet) add(name string) (int, error) {
 	f := &logFile{f: fh, ino: st.Ino, name: name, h: sha256.New()}
 	ls.byIno[st.Ino] = f
 	ls.files = append(ls.files, f)
-	if ls.s.logHook != nil {
-		ls.s.logHook("open", name)
+	if ls.s.cfg.logHook != nil {
+		ls.s.cfg.logHook("open", name)
 	}
 	return 1, nil
 }
@@ -222,11 +222,14 @@ func (ls *logSet) read(ctx context.Context, f *logFile) {
 			}
 			f.h.Write(buf[:n])
 			f.off += int64(n)
-			if ls.s.logHook != nil {
-				ls.s.logHook("read", f.name)
+			if ls.s.cfg.logHook != nil {
+				ls.s.cfg.logHook("read", f.name)
 			}
 		}
 		if err == io.EOF {
+			if ls.s.cfg.logHook != nil {
+				ls.s.cfg.logHook("eof", f.name)
+			}
 			return
 		}
 		if err != nil {
@@ -244,6 +247,12 @@ func (ls *logSet) finish() []LogFileReport {
 		r := LogFileReport{
 			Artifact: f.artName, HostPath: path.Join(ls.dir, f.name), RenamedTo: f.renamed,
 			Inode: f.ino, Bytes: f.off, SHA256: hex.EncodeToString(f.h.Sum(nil)), Primary: true,
+		}
+		if f.art == nil && f.err == nil {
+			// Found by the last listing of a folder that kept changing.
+			r.Primary, r.SHA256, r.Error = false, "", "not read: it appeared after the last round"
+			reps = append(reps, r)
+			continue
 		}
 		var st unix.Stat_t
 		if unix.Fstat(int(f.f.Fd()), &st) == nil {

@@ -13,16 +13,14 @@ import (
 )
 
 // procPath is /proc/<pid>/<file> of the host: under the host root, or the
-// agent's own /proc when the host root has no proc mounted (the agent then
-// runs in the host's process namespace).
+// agent's own /proc when the host root has no proc mounted there (a
+// hostPath mount without its submounts; the agent then runs in the host's
+// process namespace).
 func (s *snap) procPath(pid int, file string) string {
-	p := filepath.Join(s.host("/proc"), strconv.Itoa(pid), file)
-	if s.cfg.HostRoot != "/" {
-		if _, err := os.Stat(s.host("/proc/self")); err != nil {
-			return filepath.Join("/proc", strconv.Itoa(pid), file)
-		}
+	if _, err := os.Stat(s.host("/proc/1")); err != nil {
+		return filepath.Join("/proc", strconv.Itoa(pid), file)
 	}
-	return p
+	return filepath.Join(s.host("/proc"), strconv.Itoa(pid), file)
 }
 
 func parentPID(s *snap, pid int) (int, error) {

@@ -28,6 +28,10 @@ type Config struct {
 	HostRoot string
 	// Logf receives progress lines; nil discards them.
 	Logf func(format string, args ...any)
+
+	// logHook, set by tests, runs after each log file is opened ("open"),
+	// after each chunk read from one ("read") and at its end ("eof").
+	logHook func(event, name string)
 }
 
 // Result is what a session sent.
@@ -106,10 +110,6 @@ type snap struct {
 
 	mu     sync.Mutex
 	failed []string
-
-	// logHook, when set by tests, runs after each log file is opened and
-	// after each chunk read from one.
-	logHook func(event, name string)
 }
 
 // host returns a host path under the host root.
