@@ -1,11 +1,13 @@
 // Command testjson runs `go test -json` and fails the run when it proves
 // less than it seems to.
 //
-//	go run ./tools/testjson [-quiet] -- [go test flags] [packages]
+//	go run ./tools/testjson [-quiet] [-label LABEL] -- [go test flags] [packages]
 //
 // It prints the tests' output as `go test -v` would (with -quiet, only the
 // packages' result lines and the whole output of each failed test), then
-// one closing line "testjson: N passed, N failed, N skipped", and exits
+// one closing line "testjson: N passed, N failed, N skipped" (with -label,
+// "testjson (LABEL): ...", on this and every verdict line, so that a suite
+// run once per engine says which engine each result is from), and exits
 // non-zero when go test failed, when any test failed or was skipped, when
 // a package with tests ran none of them (a -run filter that matched
 // nothing), or when no test ran at all. A package with no test files is
@@ -49,15 +51,16 @@ type tally struct {
 
 func main() {
 	quiet := flag.Bool("quiet", false, "print only package results and the output of failed tests")
+	label := flag.String("label", "", "name the run in every verdict line, such as the engine it ran against")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: testjson [-quiet] -- [go test flags] [packages]")
+		fmt.Fprintln(os.Stderr, "usage: testjson [-quiet] [-label LABEL] -- [go test flags] [packages]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	os.Exit(run(flag.Args(), *quiet, os.Stdout, os.Stderr))
+	os.Exit(run(flag.Args(), *quiet, *label, os.Stdout, os.Stderr))
 }
 
-func run(args []string, quiet bool, stdout, stderr io.Writer) int {
+func run(args []string, quiet bool, label string, stdout, stderr io.Writer) int {
 	cmd := exec.Command("go", append([]string{"test", "-json"}, args...)...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
@@ -74,7 +77,7 @@ func run(args []string, quiet bool, stdout, stderr io.Writer) int {
 	}
 	t, perr := read(out, quiet, stdout)
 	werr := cmd.Wait()
-	return verdict(t, perr, werr, stdout)
+	return verdict(t, perr, werr, label, stdout)
 }
 
 // read reads the events, prints what is to be printed, and counts.
@@ -143,11 +146,16 @@ func read(r io.Reader, quiet bool, w io.Writer) (*tally, error) {
 	return t, sc.Err()
 }
 
-// verdict prints the closing lines and returns the exit code.
-func verdict(t *tally, readErr, waitErr error, w io.Writer) int {
+// verdict prints the closing lines, each starting with "testjson: " or,
+// with a label, "testjson (LABEL): ", and returns the exit code.
+func verdict(t *tally, readErr, waitErr error, label string, w io.Writer) int {
 	code := 0
+	prefix := "testjson: "
+	if label != "" {
+		prefix = "testjson (" + label + "): "
+	}
 	fail := func(format string, a ...any) {
-		fmt.Fprintf(w, "testjson: "+format+"\n", a...)
+		fmt.Fprintf(w, prefix+format+"\n", a...)
 		code = 1
 	}
 	if readErr != nil {
@@ -173,6 +181,6 @@ func verdict(t *tally, readErr, waitErr error, w io.Writer) int {
 	if t.passed+t.failed+t.skipped == 0 {
 		fail("no test ran")
 	}
-	fmt.Fprintf(w, "testjson: %d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped)
+	fmt.Fprintf(w, prefix+"%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped)
 	return code
 }

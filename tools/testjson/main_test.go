@@ -49,6 +49,7 @@ func TestVerdicts(t *testing.T) {
 		name    string
 		args    []string
 		quiet   bool
+		label   string
 		code    int
 		closing string
 		says    []string
@@ -68,12 +69,15 @@ func TestVerdicts(t *testing.T) {
 			says: []string{"no test ran"}},
 		{name: "fail", args: []string{"-run", "^TestFail$|^TestOK$", "./..."}, quiet: true, code: 1, closing: "testjson: 1 passed, 1 failed, 0 skipped",
 			says: []string{"broken on purpose", "failed: example.com/tj TestFail", "go test exited with status 1"}},
+		{name: "labelled", args: []string{"-run", "^TestFail$|^TestOK$", "./..."}, quiet: true, label: "engine modern", code: 1,
+			closing: "testjson (engine modern): 1 passed, 1 failed, 0 skipped",
+			says:    []string{"testjson (engine modern): failed: example.com/tj TestFail"}},
 		{name: "build failure", args: []string{"./nosuchpackage"}, code: 1, closing: "testjson: 0 passed, 0 failed, 0 skipped",
 			says: []string{"go test exited with status 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			code := run(tc.args, tc.quiet, &out, &errOut)
+			code := run(tc.args, tc.quiet, tc.label, &out, &errOut)
 			text := out.String()
 			lines := strings.Split(strings.TrimSpace(text), "\n")
 			if code != tc.code || lines[len(lines)-1] != tc.closing {
