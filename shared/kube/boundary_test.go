@@ -16,12 +16,13 @@ import (
 // imports point down, from the capture of many pods to the cluster.
 // kubetest is for tests only.
 var kubeLayers = map[string][]string{
-	".":          {},
-	"target":     {"."},
-	"live":       {"."},
-	"preflight":  {".", "target", "live"},
-	"podcollect": {".", "target", "live", "preflight"},
-	"kubetest":   {"."},
+	".":           {},
+	"target":      {"."},
+	"live":        {"."},
+	"nodecollect": {".", "live"},
+	"preflight":   {".", "target", "live", "nodecollect"},
+	"podcollect":  {".", "target", "live", "preflight", "nodecollect"},
+	"kubetest":    {"."},
 }
 
 // TestBoundaries keeps the kube packages plain libraries over client-go:

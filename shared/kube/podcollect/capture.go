@@ -12,6 +12,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
 	"github.com/forensic-tools/forensic/shared/kube"
+	"github.com/forensic-tools/forensic/shared/kube/nodecollect"
 	"github.com/forensic-tools/forensic/shared/kube/preflight"
 	"github.com/forensic-tools/forensic/shared/kube/target"
 )
@@ -36,6 +37,11 @@ type Capture struct {
 	// and ends; they may be called from several goroutines at once.
 	OnStart func(p *target.Pod)
 	OnDone  func(r PodResult)
+	// NodeProblems, after Run, says what the node stage could not clean
+	// up (a collector pod not deleted, a checkpoint archive left).
+	NodeProblems []error
+
+	stage *nodecollect.Stage
 }
 
 // PodResult is how one pod's capture ended.
@@ -65,6 +71,16 @@ func (c *Capture) Run(ctx context.Context, pods []*target.Pod) []PodResult {
 	perNS := map[string]int{}
 	for _, p := range pods {
 		perNS[p.Namespace]++
+	}
+	if c.Options.Node.Enabled() {
+		objs := make([]*corev1.Pod, 0, len(pods))
+		for _, p := range pods {
+			if p.Object != nil {
+				objs = append(objs, p.Object)
+			}
+		}
+		c.stage = nodecollect.NewStage(c.Cluster, c.Options.Node, nodecollect.Preflight(ctx, c.Cluster, c.Options.Node), objs, c.Options.NowUTC)
+		defer func() { c.NodeProblems = c.stage.Close(context.WithoutCancel(ctx)) }()
 	}
 	n := max(c.Concurrency, 1)
 	results := make([]PodResult, len(pods))
@@ -136,7 +152,7 @@ func (c *Capture) one(ctx context.Context, p *target.Pod, opts preflight.Options
 	if c.Progress != nil {
 		runner.Progress = c.Progress(p)
 	}
-	r.Result = runner.Run(ctx, collectors(c.Cluster, snap, report, opts, namespaceEvents))
+	r.Result = runner.Run(ctx, collectorsWith(c.Cluster, snap, report, opts, namespaceEvents, c.stage))
 	r.Ended = opts.NowUTC()
 	return r
 }

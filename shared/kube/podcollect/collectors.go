@@ -31,6 +31,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/evidence"
 	"github.com/forensic-tools/forensic/shared/kube"
 	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/nodecollect"
 	"github.com/forensic-tools/forensic/shared/kube/preflight"
 	"github.com/forensic-tools/forensic/shared/kube/target"
 )
@@ -85,6 +86,12 @@ func Collectors(c *kube.Cluster, snap *Snapshot, report preflight.Report, opts p
 // once for all its pods (Capture.Run sets it when a namespace has several
 // target pods).
 func collectors(c *kube.Cluster, snap *Snapshot, report preflight.Report, opts preflight.Options, namespaceEvents bool) []collect.Collector {
+	return collectorsWith(c, snap, report, opts, namespaceEvents, nil)
+}
+
+// collectorsWith is collectors with the node stage of the run, when it
+// has one: right after the live step (checkpoints are volatile).
+func collectorsWith(c *kube.Cluster, snap *Snapshot, report preflight.Report, opts preflight.Options, namespaceEvents bool, stage *nodecollect.Stage) []collect.Collector {
 	x := &podSteps{c: c, snap: snap, pod: snap.Pod, ns: snap.Pod.Namespace, report: report, opts: opts, namespaceEvents: namespaceEvents}
 	steps := []collect.Collector{
 		collect.Func("kube.preflight", x.preflight),
@@ -95,6 +102,9 @@ func collectors(c *kube.Cluster, snap *Snapshot, report preflight.Report, opts p
 		// after the pod object. The logs step reads the pod as it was
 		// before, so the agent's own stream is not read back as a log.
 		steps = append(steps, live.Collector(c, snap.Pod, opts.Live, report.PodSecurity.Enforce, report.Ephemeral.Served, opts.NowUTC))
+	}
+	if stage != nil {
+		steps = append(steps, stage.Collector(snap.Pod))
 	}
 	return append(steps,
 		collect.Func("kube.logs", x.logs),

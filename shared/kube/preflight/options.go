@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/nodecollect"
 )
 
 // Options choose the optional collection steps.
@@ -21,6 +22,11 @@ type Options struct {
 	// agent in an ephemeral container (packets, filesystem, processes).
 	// This changes the pod, and is recorded in custody.
 	Live *live.LiveOptions
+	// Node, when set, adds the node stage (--node, --checkpoint): a
+	// collector pod on each node, and the kubelet's checkpoints. This
+	// creates and deletes a pod and may write files on the node, and is
+	// recorded in custody.
+	Node *nodecollect.Options
 }
 
 // NowUTC returns Now() in UTC, or the current time when Now is nil.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/kube"
 	"github.com/forensic-tools/forensic/shared/kube/live"
+	"github.com/forensic-tools/forensic/shared/kube/nodecollect"
 	"github.com/forensic-tools/forensic/shared/kube/target"
 )
 
@@ -102,6 +103,9 @@ type Report struct {
 	// target container, steps, the agent's security context and why, and
 	// the steps refused.
 	Live []live.LivePlan `json:"live,omitempty"`
+	// Node is, with --node or --checkpoint, where the collector pods run,
+	// the PodSecurity level there and the strategy; its rows are in Checks.
+	Node *nodecollect.Plan `json:"node_stage,omitempty"`
 }
 
 // Status returns the status of step, kube.StatusOff when the report has no row for it.
@@ -231,6 +235,11 @@ func Preflight(ctx context.Context, c *kube.Cluster, ns string, pods []*corev1.P
 		for _, row := range liveChecks {
 			r.Checks = append(r.Checks, *row)
 		}
+	}
+	if opts.Node.Enabled() {
+		plan := nodecollect.Preflight(ctx, c, opts.Node)
+		r.Node = &plan
+		r.Checks = append(r.Checks, plan.Rows...)
 	}
 	return r
 }
@@ -371,6 +380,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  ephemeral containers (live capture): %s\n", r.Ephemeral.text())
 	for _, p := range r.Live {
 		fmt.Fprintf(&b, "  live capture: %s\n", p.Text())
+	}
+	if r.Node != nil {
+		enforce := r.Node.Enforce
+		if enforce == "" {
+			enforce = "no enforce label (privileged unless the cluster says otherwise)"
+		}
+		fmt.Fprintf(&b, "  node stage: %s; PodSecurity of %s: %s\n", r.Node.Strategy, r.Node.Namespace, enforce)
 	}
 	b.WriteString("\n")
 
