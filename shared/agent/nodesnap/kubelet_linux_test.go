@@ -28,3 +28,20 @@ func TestKubeletDiscovery(t *testing.T) {
 		t.Errorf("0.log %q", got)
 	}
 }
+
+func TestContainsID(t *testing.T) {
+	for _, tc := range []struct {
+		cgroup string
+		want   bool
+	}{
+		{"0::/kubepods/pod1/abc12\n", true},
+		{"0::/kubepods/pod1/cri-containerd-abc12.scope\n", true},
+		{"0::/kubepods/pod1/abc123\n", false},
+		{"0::/kubepods/pod1/fabc12\n", false},
+		{"0::/kubepods/pod1/abc123/x/abc12", true},
+	} {
+		if got := containsID([]byte(tc.cgroup), "abc12"); got != tc.want {
+			t.Errorf("containsID(%q) = %v, want %v", tc.cgroup, got, tc.want)
+		}
+	}
+}

@@ -62,7 +62,7 @@ func (s *snap) findPID(id string) (int, error) {
 			continue
 		}
 		cg, err := os.ReadFile(filepath.Join(procDir, e.Name(), "cgroup"))
-		if err != nil || !bytes.Contains(cg, []byte(id)) {
+		if err != nil || !containsID(cg, id) {
 			continue
 		}
 		if ns, err := statusField(filepath.Join(procDir, e.Name(), "status"), "NSpid"); err == nil {
@@ -79,4 +79,21 @@ func (s *snap) findPID(id string) (int, error) {
 		return 0, fmt.Errorf("no process in %s has a cgroup naming container %s", procDir, id)
 	}
 	return lowest, nil
+}
+
+// containsID reports whether b holds id as a whole word: not part of a
+// longer hex string (a prefix of another container's ID).
+func containsID(b []byte, id string) bool {
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte(id))
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(id)
+		if (start == 0 || !isHex(b[start-1])) && (end == len(b) || !isHex(b[end])) {
+			return true
+		}
+		i = start + 1
+	}
 }
