@@ -1,0 +1,410 @@
+//go:build e2e
+
+package docker_e2e
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// privateEngine is a dockerd of the test's own: its data root is what the
+// offline commands read once it has stopped.
+type privateEngine struct {
+	dir, root, sock, pidfile string
+	// stopFn stops the engine and waits for it.
+	stopFn func()
+}
+
+// startPrivateEngine starts dockerd on its own data root, exec root,
+// pidfile and socket, with no bridge and no iptables: the default engine
+// is left alone.
+func startPrivateEngine(t *testing.T) *privateEngine {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "fo-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &privateEngine{dir: dir, root: filepath.Join(dir, "root"), sock: filepath.Join(dir, "d.sock"), pidfile: filepath.Join(dir, "d.pid")}
+	logf, err := os.Create(filepath.Join(dir, "dockerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("dockerd", "--data-root", e.root, "--exec-root", filepath.Join(dir, "exec"), "--pidfile", e.pidfile,
+		"-H", "unix://"+e.sock, "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver=overlay2")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting a private dockerd: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(done) }()
+	t.Cleanup(func() {
+		e.stop(t, cmd.Process.Pid, done)
+		os.RemoveAll(dir)
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if out, err := exec.Command("docker", "-H", "unix://"+e.sock, "version", "--format", "{{.Server.Version}}").CombinedOutput(); err == nil {
+			t.Logf("private dockerd %s on %s", strings.TrimSpace(string(out)), e.sock)
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
+			t.Fatalf("the private dockerd never answered:\n%s", log)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	e.stopFn = func() { e.stop(t, cmd.Process.Pid, done) }
+	return e
+}
+
+func (e *privateEngine) docker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"-H", "unix://" + e.sock}, args...)...).Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("docker %v: %v\n%s", args, err, stderr)
+	}
+	return string(out)
+}
+
+// dockerExit runs a docker command that must end with status code.
+func (e *privateEngine) dockerExit(t *testing.T, code int, args ...string) {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"-H", "unix://" + e.sock}, args...)...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok && err != nil || ok && ee.ExitCode() != code || err == nil && code != 0 {
+		t.Fatalf("docker %v: %v, want exit %d\n%s", args, err, code, out)
+	}
+}
+
+// stop ends the private dockerd (SIGTERM, then waits for it to exit).
+func (e *privateEngine) stop(t *testing.T, pid int, done chan struct{}) {
+	select {
+	case <-done:
+		return
+	default:
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		syscall.Kill(pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// entry is one file of a filesystem tar, everything the oracle compares.
+type entry struct {
+	Type     byte
+	Mode     int64
+	UID, GID int
+	Size     int64
+	Link     string
+	SHA256   string
+}
+
+func readTar(t *testing.T, r io.Reader) map[string]entry {
+	t.Helper()
+	out := map[string]entry{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading tar: %v", err)
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
+		if name == "" || name == "." {
+			continue
+		}
+		typ := h.Typeflag
+		if typ == tar.TypeRegA {
+			typ = tar.TypeReg
+		}
+		e := entry{Type: typ, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Size: h.Size, Link: h.Linkname}
+		if typ == tar.TypeReg {
+			hs := sha256.New()
+			io.Copy(hs, tr)
+			e.SHA256 = hex.EncodeToString(hs.Sum(nil))
+		}
+		out[name] = e
+	}
+}
+
+// treeState hashes every file under dir with its metadata (mode, owner,
+// size, modification and change times, link target): nothing under a root
+// may differ after the offline commands have read it.
+func treeState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		v := fmt.Sprintf("mode=%o uid=%d gid=%d size=%d mtime=%d.%d ctime=%d.%d rdev=%d", st.Mode, st.Uid, st.Gid, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, st.Rdev)
+		switch st.Mode & syscall.S_IFMT {
+		case syscall.S_IFREG:
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			h := sha256.New()
+			io.Copy(h, f)
+			f.Close()
+			v += " sha256=" + hex.EncodeToString(h.Sum(nil))
+		case syscall.S_IFLNK:
+			l, _ := os.Readlink(p)
+			v += " link=" + l
+		}
+		out[p] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("hashing %s: %v", dir, err)
+	}
+	return out
+}
+
+func compareStates(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	n := 0
+	for p, v := range before {
+		if after[p] != v {
+			t.Errorf("source changed: %s\n  before %s\n  after  %s", p, v, after[p])
+			n++
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("source changed: %s was created", p)
+		}
+	}
+	if n == 0 && len(before) != len(after) {
+		t.Errorf("source changed: %d entries before, %d after", len(before), len(after))
+	}
+}
+
+// TestOfflineDockerRootAgainstLiveEngine is the oracle test of issue 13:
+// containers on a private engine change their files and log (json-file
+// and local drivers with rotation and compression, a named volume, one
+// stopped while running); docker export, diff, logs and inspect are
+// taken; the engine stops; then the offline export of its data root must
+// give the same filesystem (paths, types, modes, owners, sizes, contents,
+// link targets), the same diff and the same logs, in bundles that verify,
+// and not one byte or time of the root may change.
+func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
+	e := startPrivateEngine(t)
+	rootfs := t.TempDir()
+	for _, d := range []string{"bin", "etc/d", "tmp", "data"} {
+		os.MkdirAll(filepath.Join(rootfs, d), 0o755)
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(busybox, filepath.Join(rootfs, "bin/busybox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"sh", "cat", "echo", "rm", "mkdir", "cp", "seq", "sleep", "chmod", "ln", "mv"} {
+		os.Symlink("busybox", filepath.Join(rootfs, "bin", a))
+	}
+	os.WriteFile(filepath.Join(rootfs, "etc/motd"), []byte("welcome\n"), 0o644)
+	os.WriteFile(filepath.Join(rootfs, "etc/d/f"), []byte("old\n"), 0o600)
+	os.Link(filepath.Join(rootfs, "etc/motd"), filepath.Join(rootfs, "etc/motd.hard"))
+	imp := exec.Command("sh", "-c", "tar -C '"+rootfs+"' -c . | docker -H unix://"+e.sock+" import - offline-test/bb:1")
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	e.dockerExit(t, 3, "run", "--name", "jsonlog", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "--log-opt", "compress=true", "offline-test/bb:1", "sh", "-c",
+		"echo new > /newfile; rm /etc/motd; rm -r /etc/d; mkdir /etc/d; echo y > /etc/d/g; chmod 4755 /etc/d/g; ln -s /etc/shadow /escape; for i in $(seq 1 60); do echo out $i; echo err $i >&2; done; exit 3")
+	e.docker(t, "run", "--name", "local", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "-v", "vol1:/data", "offline-test/bb:1", "sh", "-c",
+		"echo secret > /data/x; cp /bin/busybox /tmp/dropper; mv /etc/d /etc/e; for i in $(seq 1 80); do echo local $i; done")
+	e.docker(t, "run", "-d", "--name", "running", "offline-test/bb:1", "sh", "-c", "echo started; echo live > /tmp/live; exec sleep 1000")
+	time.Sleep(time.Second)
+	e.docker(t, "stop", "-t", "1", "running")
+	type oracle struct {
+		id, inspect, diff, stdout, stderr string
+		fs                                map[string]entry
+	}
+	live := map[string]*oracle{}
+	for _, name := range []string{"jsonlog", "local", "running"} {
+		o := &oracle{id: strings.TrimSpace(e.docker(t, "inspect", "-f", "{{.Id}}", name))}
+		o.diff = e.docker(t, "diff", name)
+		cmd := exec.Command("docker", "-H", "unix://"+e.sock, "logs", "-t", name)
+		var so, se strings.Builder
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		o.stdout, o.stderr = so.String(), se.String()
+		exp := exec.Command("docker", "-H", "unix://"+e.sock, "export", name)
+		pipe, _ := exp.StdoutPipe()
+		exp.Start()
+		o.fs = readTar(t, pipe)
+		if err := exp.Wait(); err != nil {
+			t.Fatalf("docker export %s: %v", name, err)
+		}
+		live[name] = o
+	}
+	e.stopFn()
+
+	before := treeState(t, e.root)
+	work := t.TempDir()
+
+	ls := forensic(t, work, "offline", "ls", "--root", e.root, "-o", "json")
+	if ls.code != 0 {
+		t.Fatalf("offline ls: exit %d", ls.code)
+	}
+	var listing struct {
+		Kind       string
+		Containers []struct {
+			ID, Name, Image, State string
+			ExitCode               *int `json:"exit_code"`
+		}
+		Volumes []struct{ Name string }
+	}
+	if err := json.Unmarshal([]byte(ls.stdout), &listing); err != nil {
+		t.Fatalf("offline ls -o json: %v", err)
+	}
+	if listing.Kind != "docker" || len(listing.Containers) != 3 || len(listing.Volumes) != 1 || listing.Volumes[0].Name != "vol1" {
+		t.Fatalf("offline ls: %+v", listing)
+	}
+	for _, c := range listing.Containers {
+		if c.ID != live[c.Name].id || c.Image != "offline-test/bb:1" || c.State != "exited" || c.ExitCode == nil {
+			t.Errorf("offline ls: container %+v", c)
+		}
+		if want := map[string]int{"jsonlog": 3, "local": 0, "running": 137}[c.Name]; c.ExitCode != nil && *c.ExitCode != want && !(c.Name == "running" && *c.ExitCode == 143) {
+			t.Errorf("offline ls: %s exit code %d, want %d", c.Name, *c.ExitCode, want)
+		}
+	}
+
+	out := filepath.Join(work, "bundles")
+	os.Mkdir(out, 0o755)
+	ex := forensic(t, work, "offline", "export", "--root", e.root, "--all", "--volumes", "--output-dir", out)
+	if ex.code != 0 {
+		t.Fatalf("offline export --all: exit %d", ex.code)
+	}
+	bundles := strings.Fields(ex.stdout)
+	if len(bundles) != 3 {
+		t.Fatalf("offline export --all printed %d bundles, want 3", len(bundles))
+	}
+	for _, b := range bundles {
+		if v := forensic(t, work, "verify", b); v.code != 0 {
+			t.Errorf("verify %s: exit %d", b, v.code)
+		}
+		root := extract(t, b)
+		if sums, err := exec.Command("sh", "-c", "cd '"+root+"' && sha256sum -c --quiet SHA256SUMS").CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c in %s: %v\n%s", root, err, sums)
+		}
+		name := strings.SplitN(filepath.Base(b), "-", 2)[0]
+		o := live[name]
+		if o == nil {
+			t.Fatalf("bundle %s names no container of the test", b)
+		}
+		f, err := os.Open(filepath.Join(root, "container/filesystem.tar"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := readTar(t, f)
+		f.Close()
+		if tl, err := exec.Command("tar", "-tf", filepath.Join(root, "container/filesystem.tar")).CombinedOutput(); err != nil || !strings.Contains(string(tl), "bin/busybox") {
+			t.Errorf("tar -tf of the offline filesystem: %v\n%s", err, tl)
+		}
+		for p, want := range o.fs {
+			if g, ok := got[p]; !ok {
+				t.Errorf("%s: %s is in docker export but not in the offline filesystem", name, p)
+			} else if g != want {
+				t.Errorf("%s: %s differs:\n  docker export %+v\n  offline       %+v", name, p, want, g)
+			}
+		}
+		for p := range got {
+			if _, ok := o.fs[p]; !ok {
+				t.Errorf("%s: %s is in the offline filesystem but not in docker export", name, p)
+			}
+		}
+		diff, _ := os.ReadFile(filepath.Join(root, "container/diff.txt"))
+		if sortLines(string(diff)) != sortLines(o.diff) {
+			t.Errorf("%s: diff differs:\n docker diff:\n%s\n offline:\n%s", name, o.diff, diff)
+		}
+		stdout, _ := os.ReadFile(filepath.Join(root, "logs/stdout.log"))
+		stderr, _ := os.ReadFile(filepath.Join(root, "logs/stderr.log"))
+		if string(stdout) != o.stdout || string(stderr) != o.stderr {
+			t.Errorf("%s: logs differ from docker logs -t:\n stdout live %d bytes, offline %d\n stderr live %d bytes, offline %d", name, len(o.stdout), len(stdout), len(o.stderr), len(stderr))
+		}
+		var cu struct {
+			Target struct{ ID string }
+			Engine struct {
+				Kind, Host string
+				Extra      map[string]string
+			}
+		}
+		cb, _ := os.ReadFile(filepath.Join(root, "custody.json"))
+		json.Unmarshal(cb, &cu)
+		if cu.Target.ID != o.id || cu.Engine.Kind != "docker-offline-root" || cu.Engine.Host != e.root || cu.Engine.Extra["filesystem"] == "" {
+			t.Errorf("%s: custody.json target %+v engine %+v", name, cu.Target, cu.Engine)
+		}
+		switch name {
+		case "jsonlog":
+			files, _ := filepath.Glob(filepath.Join(root, "logs/files/*-json.log*.gz"))
+			if len(files) == 0 {
+				t.Errorf("jsonlog: no rotated compressed log file in the bundle")
+			}
+			var d struct {
+				Added []struct {
+					Path       string
+					LinkTarget string `json:"link_target"`
+				}
+			}
+			db, _ := os.ReadFile(filepath.Join(root, "container/drift.json"))
+			json.Unmarshal(db, &d)
+			found := false
+			for _, a := range d.Added {
+				found = found || (a.Path == "/escape" && a.LinkTarget == "/etc/shadow")
+			}
+			if !found {
+				t.Errorf("jsonlog: drift.json lacks the added link /escape -> /etc/shadow: %s", db)
+			}
+		case "local":
+			files, _ := filepath.Glob(filepath.Join(root, "logs/files/local-logs/container.log.*.gz"))
+			if len(files) == 0 {
+				t.Errorf("local: no rotated compressed local log file in the bundle")
+			}
+			db, _ := os.ReadFile(filepath.Join(root, "container/drift.json"))
+			if !strings.Contains(string(db), `"new_executables": [`) || !strings.Contains(string(db), "/tmp/dropper") {
+				t.Errorf("local: drift.json does not name /tmp/dropper as a new executable: %s", db)
+			}
+			vt, err := exec.Command("tar", "-xOf", filepath.Join(root, "volumes/vol1.tar"), "x").CombinedOutput()
+			if err != nil || string(vt) != "secret\n" {
+				t.Errorf("local: volumes/vol1.tar x = %q, %v", vt, err)
+			}
+		}
+	}
+	compareStates(t, before, treeState(t, e.root))
+}
+
+func sortLines(s string) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	sort.Strings(l)
+	return strings.Join(l, "\n")
+}
