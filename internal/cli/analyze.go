@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -36,6 +37,12 @@ type AnalyzeOptions struct {
 	FailOn      string
 	MaxEntries  int64
 	MaxBytes    ByteSize
+	// Search, SearchRegex, Context and CoreDir read process memory of a
+	// checkpoint or a core.
+	Search      string
+	SearchRegex string
+	Context     int
+	CoreDir     string
 	File        string
 	// CommandPath is how users call the plugin, e.g. "docker forensic".
 	CommandPath string
@@ -48,7 +55,7 @@ func NewAnalyzeCommand(commandPath string, out io.Writer) *cobra.Command {
 	o := &AnalyzeOptions{Out: out, CommandPath: commandPath, Output: "text", MaxBytes: tarscan.DefaultMaxBytes, MaxEntries: tarscan.DefaultMaxEntries}
 	cmd := &cobra.Command{
 		Use:   "analyze [OPTIONS] FILE",
-		Short: "Analyse an image tarball, an exported filesystem or an evidence bundle",
+		Short: "Analyse an image tarball, an exported filesystem, an evidence bundle, a checkpoint or a core",
 		Long: `Analyze reads an image tarball (docker save, in the legacy or the OCI layout,
 compressed or not), a filesystem tarball (docker export) or an evidence bundle
 of this tool, recognised by content, and reports:
@@ -68,6 +75,13 @@ of this tool, recognised by content, and reports:
   packages   dpkg, apk, Python, npm and gem packages; --sbom writes them as
              CycloneDX 1.5 JSON for vulnerability scanners
 
+A CRIU checkpoint (a kubelet checkpoint archive, a CRIU image folder or tar,
+a Docker checkpoint) and an ELF process core are reported with their
+processes (command lines, credentials, environments masked), open files,
+sockets, mounts and threads, secrets and executable anonymous memory found in
+their pages; --search and --search-regex list hits in memory, --core-dir
+writes one core per process of a checkpoint for gdb.
+
 The input is read once, as a stream, and nothing is extracted to disk.
 Bundles are verified first; an altered or incomplete bundle is still analysed
 and the report says so. Input that is truncated, corrupt or hostile gives
@@ -81,7 +95,9 @@ with findings at or above --fail-on; 130 interrupted.`,
 		Example: fmt.Sprintf(`  docker save app:1 -o app.tar && %[1]s analyze app.tar
   %[1]s analyze -o json web-20261129T124000Z.tar.gz | jq '.findings[] | select(.severity=="critical")'
   %[1]s analyze --html report.html --sbom app.cdx.json app.tar.gz
-  %[1]s analyze --fail-on high app.tar`, commandPath),
+  %[1]s analyze --fail-on high app.tar
+  %[1]s analyze --search password --context 32 checkpoint-web_default-app-2026-12-06T20:00:00Z.tar
+  %[1]s analyze --core-dir cores/ checkpoint.tar && gdb -c cores/core.1`, commandPath),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]
@@ -105,6 +121,10 @@ func (o *AnalyzeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.FailOn, "fail-on", "", "exit with status 3 when a finding has this `SEVERITY` or a higher one (critical, high, medium, low, info)")
 	fs.Int64Var(&o.MaxEntries, "max-entries", o.MaxEntries, "stop after this many archive entries, nested ones included (tar bomb guard)")
 	fs.Var(&o.MaxBytes, "max-bytes", "stop after reading this much file content, e.g. 64GiB (tar bomb guard)")
+	fs.StringVar(&o.Search, "search", "", "list every place `STRING` is in the memory of a checkpoint or a core")
+	fs.StringVar(&o.SearchRegex, "search-regex", "", "list every match of the regular expression `RE` in the memory of a checkpoint or a core")
+	fs.IntVar(&o.Context, "context", 0, "show `N` bytes before and after each --search hit")
+	fs.StringVar(&o.CoreDir, "core-dir", "", "write one ELF core per process of a checkpoint into `DIR`, for gdb")
 }
 
 // Validate checks the flags, grouped by family, before anything is read.
@@ -133,6 +153,22 @@ func (o *AnalyzeOptions) Validate() error {
 			return fmt.Errorf("%s names the input file", flag)
 		}
 	}
+	if o.Search != "" && o.SearchRegex != "" {
+		return fmt.Errorf("--search and --search-regex: give one of them")
+	}
+	if o.SearchRegex != "" {
+		if _, err := regexp.Compile(o.SearchRegex); err != nil {
+			return fmt.Errorf("--search-regex: %w", err)
+		}
+	}
+	if o.Context < 0 || o.Context > 4096 {
+		return fmt.Errorf("--context must be between 0 and 4096 bytes")
+	}
+	if o.CoreDir != "" {
+		if des, err := os.ReadDir(o.CoreDir); err == nil && len(des) > 0 {
+			return fmt.Errorf("--core-dir: %s is not empty, and cores are never written over: choose another folder", o.CoreDir)
+		}
+	}
 	if o.HTML != "" && o.HTML == o.SBOM {
 		return fmt.Errorf("--html and --sbom name the same file")
 	}
@@ -154,9 +190,14 @@ func (o *AnalyzeOptions) Run(parent context.Context) error {
 	}
 	ctx, stop := SignalContext(parent)
 	defer stop()
+	mem := analyze.SearchOptions{Literal: o.Search, Context: o.Context, CoreDir: o.CoreDir}
+	if o.SearchRegex != "" {
+		mem.Regex = regexp.MustCompile(o.SearchRegex) // checked by Validate
+	}
 	rep, err := analyze.Analyze(ctx, o.File, analyze.Options{
 		MaxEntries: o.MaxEntries, MaxBytes: int64(o.MaxBytes), ShowSecrets: o.ShowSecrets,
-		Tool: analyze.Tool{Name: o.CommandPath + " analyze", Version: version.Version},
+		Tool:   analyze.Tool{Name: o.CommandPath + " analyze", Version: version.Version},
+		Memory: mem,
 	})
 	if err != nil {
 		if errors.Is(context.Cause(ctx), ErrInterrupted) {

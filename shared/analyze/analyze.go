@@ -56,9 +56,6 @@ func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s is a folder: give an image tarball, a filesystem tarball or an evidence bundle", file)
-	}
 	a := &analysis{opts: opts}
 	a.rep = &Report{
 		Schema: Schema, Tool: opts.Tool, Analyzed: opts.now(),
@@ -67,6 +64,37 @@ func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
 	}
 	a.scan = newScanner(a)
 	defer a.scan.close()
+	// Checkpoints and cores are read at random (memory.go), not streamed.
+	if files, ok := openCheckpoint(file, fi, f); ok {
+		defer files.Close()
+		a.rep.Input.Format = evidence.Tar.Extension()
+		if fi.IsDir() {
+			a.rep.Input.Format = "folder"
+		}
+		a.budget = a.opts.budget(func() int64 { return 0 })
+		if err := a.checkpoint(ctx, files, filepath.Base(file)); err != nil {
+			return nil, err
+		}
+		a.finish()
+		return a.rep, nil
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a folder but not a CRIU checkpoint (no inventory.img): give an image tarball, a filesystem tarball, an evidence bundle, a checkpoint or a core", file)
+	}
+	if isCore(f) {
+		a.budget = a.opts.budget(func() int64 { return 0 })
+		if err := a.core(ctx, f, fi.Size()); err != nil {
+			return nil, err
+		}
+		a.finish()
+		return a.rep, nil
+	}
+	if opts.Memory.CoreDir != "" || opts.Memory.Literal != "" || opts.Memory.Regex != nil {
+		return nil, fmt.Errorf("%s is neither a checkpoint nor a core: --search, --search-regex and --core-dir read process memory", file)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
 
 	format, bundleLike, err := sniff(ctx, f)
 	if err != nil {

@@ -20,6 +20,8 @@ type Options struct {
 	Now func() time.Time
 	// Tool names the program, for the report and the SBOM.
 	Tool Tool
+	// Memory is the memory search and core writing of checkpoints and cores.
+	Memory SearchOptions
 }
 
 func (o *Options) now() time.Time {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/forensic-tools/forensic/shared/analyze/criu"
+	"github.com/forensic-tools/forensic/shared/analyze/elfcore"
 	"github.com/forensic-tools/forensic/shared/analyze/pkgdb"
 )
 
@@ -86,7 +88,14 @@ type Report struct {
 	// Findings are sorted by severity, then stage, then path.
 	Findings []Finding `json:"findings"`
 	Packages []Package `json:"packages"`
-	Summary  Summary   `json:"summary"`
+	// Checkpoint, Core and Search are the reports of a CRIU checkpoint,
+	// an ELF core and a memory search (memory.go).
+	Checkpoint *criu.Checkpoint `json:"checkpoint,omitempty"`
+	Core       *elfcore.Core    `json:"core,omitempty"`
+	Search     *Search          `json:"search,omitempty"`
+	// Cores are the core files --core-dir wrote.
+	Cores   []string `json:"cores_written,omitempty"`
+	Summary Summary  `json:"summary"`
 }
 
 // Tool identifies the program that wrote the report.

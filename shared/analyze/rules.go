@@ -48,6 +48,9 @@ const (
 	ruleThroughSymlink     = "through-symlink"
 	ruleHardlinkMissing    = "hardlink-missing"
 	ruleDuplicateEntry     = "duplicate-entry"
+	ruleExecAnonymous      = "memory-exec-anonymous"
+	ruleDeletedExe         = "memory-deleted-executable"
+	ruleExeChanged         = "memory-exe-not-image"
 )
 
 // catalogue is every rule a finding can have, by category. A new rule is
@@ -81,6 +84,14 @@ var catalogue = []Rule{
 		Reason: "file the running container added after the image was built (high for executables and persistence places, medium in temporary or hidden folders)"},
 	{ID: ruleChangedAfterBuild, Category: CategorySuspicious, Severity: Low, Varies: true,
 		Reason: "file the running container changed after the image was built (high for executables and persistence places, medium in temporary or hidden folders)"},
+
+	// Process memory (checkpoints and cores).
+	{ID: ruleExecAnonymous, Category: CategorySuspicious, Severity: High,
+		Reason: "executable memory not backed by a file: injected or unpacked code (JIT runtimes such as Java or Node.js also make some)"},
+	{ID: ruleDeletedExe, Category: CategorySuspicious, Severity: High,
+		Reason: "a process runs or maps a program deleted from disk: droppers delete their payload once it runs"},
+	{ID: ruleExeChanged, Category: CategorySuspicious, Severity: High,
+		Reason: "a process runs a program that is not the image's: added or changed in the container's writable layer"},
 
 	// Secrets, found by package secrets.
 	{ID: secrets.RulePrivateKey, Category: CategorySecret, Severity: Critical, Varies: true,

@@ -93,6 +93,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("PROBLEM    %s\n", pr)
 	}
 
+	writeMemory(&b, r)
 	p("\nTIMELINE\n")
 	flagged := map[int]map[string]bool{}
 	for _, f := range r.Findings {

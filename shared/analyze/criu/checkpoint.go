@@ -481,7 +481,7 @@ func (c *Checkpoint) memory(p *Process, name func(uint32) (string, bool)) {
 			mp.File = "[vsyscall]"
 		case st&vmaHeap != 0:
 			mp.File = "[heap]"
-		case st&vmaStack != 0:
+		case st&vmaStack != 0 || v.GetFlags()&0x100 != 0: // MAP_GROWSDOWN
 			mp.File = "[stack]"
 		case st&vmaSysVIPC != 0:
 			mp.File = fmt.Sprintf("SYSV%08x", v.GetShmid())

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -96,9 +98,9 @@ func NewMemory(entries []*pagemap.PagemapEntry, pages io.ReaderAt, size int64) (
 	var off int64
 	var errs []error
 	for _, e := range entries {
-		n := uint64(e.GetNrPages())
+		n := pageCount(e)
 		addr := e.GetVaddr()
-		if addr%PageSize != 0 || n == 0 || addr+n*PageSize < addr {
+		if addr%PageSize != 0 || n == 0 || n > (math.MaxUint64-addr)/PageSize {
 			errs = append(errs, fmt.Errorf("entry at %#x with %d pages is not a valid run", addr, n))
 			continue
 		}
@@ -134,6 +136,34 @@ func NewMemory(entries []*pagemap.PagemapEntry, pages io.ReaderAt, size int64) (
 		errs = append(errs[:3], fmt.Errorf("and %d more", len(errs)-3))
 	}
 	return m, errors.Join(errs...)
+}
+
+// pageCount is the entry's number of pages: CRIU 4 writes the 64-bit
+// nr_pages (field 5) where the 32-bit field 2 (compat_nr_pages, which
+// go-criu v7 calls nr_pages) cannot hold it; v7's message keeps field 5
+// among its unknown fields.
+func pageCount(e *pagemap.PagemapEntry) uint64 {
+	b := e.ProtoReflect().GetUnknown()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b = b[n:]
+		if num == 5 && typ == protowire.VarintType {
+			v, k := protowire.ConsumeVarint(b)
+			if k > 0 {
+				return v
+			}
+			break
+		}
+		k := protowire.ConsumeFieldValue(num, typ, b)
+		if k < 0 {
+			break
+		}
+		b = b[k:]
+	}
+	return uint64(e.GetNrPages())
 }
 
 // Bytes is the memory the checkpoint holds for the process.

@@ -1,0 +1,254 @@
+// Package memscan searches process memory (a checkpoint's pages or a
+// core's segments) for strings, regular expressions and secrets. Memory is
+// read in chunks through ReadAt, never whole: a search holds one chunk
+// and the overlap that keeps matches across chunk boundaries.
+package memscan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/forensic-tools/forensic/shared/analyze/secrets"
+)
+
+// Range is a span of addresses the memory holds bytes for.
+type Range struct{ Start, End uint64 }
+
+// Process is one process's memory.
+type Process struct {
+	PID  int
+	Comm string
+	// Ranges are the dumped address ranges, sorted.
+	Ranges []Range
+	// ReadAt reads memory at a virtual address.
+	ReadAt func(p []byte, addr uint64) (int, error)
+	// MappingAt names the mapping holding an address.
+	MappingAt func(addr uint64) string
+}
+
+// Hit is one match in memory.
+type Hit struct {
+	PID     int    `json:"pid"`
+	Comm    string `json:"comm"`
+	Address uint64 `json:"address"`
+	Mapping string `json:"mapping,omitempty"`
+	// Match is the matched bytes, as text with non-printable bytes escaped.
+	Match string `json:"match"`
+	// Before and After are up to the context's bytes around the match,
+	// escaped the same way.
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+}
+
+// Query is what to search for: Literal, or Regexp when it is not nil.
+type Query struct {
+	Literal []byte
+	Regexp  *regexp.Regexp
+	// Context is how many bytes before and after a match are shown.
+	Context int
+	// Limit stops the search after this many hits; 0 means 10000.
+	Limit int
+}
+
+const (
+	chunkSize = 1 << 20
+	// overlap is how far a regular expression match may cross a chunk
+	// boundary and still be found.
+	overlap = 4096
+)
+
+// Search finds every hit of q in the processes' memory, in address order.
+// It returns the hits and whether the limit cut the search.
+func Search(ctx context.Context, procs []Process, q Query) ([]Hit, bool, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 10000
+	}
+	keep := overlap
+	if q.Regexp == nil {
+		keep = len(q.Literal) - 1
+		if len(q.Literal) == 0 {
+			return nil, false, fmt.Errorf("empty search string")
+		}
+	}
+	var hits []Hit
+	for _, p := range procs {
+		err := Chunks(ctx, p, keep, func(base uint64, data []byte, fresh int) bool {
+			// Only matches that start in the fresh part are new.
+			var starts [][2]int
+			if q.Regexp != nil {
+				starts = toPairs(q.Regexp.FindAllIndex(data, -1))
+			} else {
+				for i := 0; ; {
+					j := bytes.Index(data[i:], q.Literal)
+					if j < 0 {
+						break
+					}
+					starts = append(starts, [2]int{i + j, i + j + len(q.Literal)})
+					i += j + 1
+				}
+			}
+			for _, s := range starts {
+				if s[0] < len(data)-fresh || s[1] == s[0] {
+					continue
+				}
+				addr := base + uint64(s[0])
+				h := Hit{PID: p.PID, Comm: p.Comm, Address: addr, Match: Escape(data[s[0]:s[1]])}
+				if p.MappingAt != nil {
+					h.Mapping = p.MappingAt(addr)
+				}
+				if q.Context > 0 {
+					h.Before = Escape(around(p, addr, -q.Context, s[1]-s[0]))
+					h.After = Escape(around(p, addr+uint64(s[1]-s[0]), q.Context, 0))
+				}
+				hits = append(hits, h)
+				if len(hits) >= limit {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return hits, false, err
+		}
+		if len(hits) >= limit {
+			return hits, true, nil
+		}
+	}
+	return hits, false, nil
+}
+
+func toPairs(m [][]int) [][2]int {
+	out := make([][2]int, len(m))
+	for i, v := range m {
+		out[i] = [2]int{v[0], v[1]}
+	}
+	return out
+}
+
+// around reads n bytes after addr, or -n bytes before it, within the
+// dumped range that holds addr.
+func around(p Process, addr uint64, n int, _ int) []byte {
+	var r Range
+	for _, x := range p.Ranges {
+		if x.Start <= addr && addr <= x.End {
+			r = x
+			break
+		}
+	}
+	start, end := addr, addr+uint64(n)
+	if n < 0 {
+		start, end = addr-uint64(-n), addr
+		if start < r.Start || start > addr {
+			start = r.Start
+		}
+	} else if end > r.End || end < addr {
+		end = r.End
+	}
+	if end <= start {
+		return nil
+	}
+	b := make([]byte, end-start)
+	k, _ := p.ReadAt(b, start)
+	return b[:k]
+}
+
+// Chunks calls fn with the process's memory in chunks: data holds the
+// last keep bytes of the previous chunk of the same range (when adjacent)
+// and then fresh new bytes; base is data's address. fn returns false to
+// stop.
+func Chunks(ctx context.Context, p Process, keep int, fn func(base uint64, data []byte, fresh int) bool) error {
+	buf := make([]byte, keep+chunkSize)
+	for _, r := range p.Ranges {
+		carry := 0
+		for a := r.Start; a < r.End; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n := min(uint64(chunkSize), r.End-a)
+			k, err := p.ReadAt(buf[carry:carry+int(n)], a)
+			if k == 0 && err != nil {
+				break
+			}
+			data := buf[:carry+k]
+			if !fn(a-uint64(carry), data, k) {
+				return nil
+			}
+			a += uint64(k)
+			carry = min(keep, len(data))
+			copy(buf, data[len(data)-carry:])
+			if err != nil {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Escape shows bytes as text: printable ASCII as it is, the rest as \xNN.
+func Escape(b []byte) string {
+	var sb bytes.Buffer
+	for _, c := range b {
+		switch {
+		case c == '\\':
+			sb.WriteString(`\\`)
+		case c >= 0x20 && c < 0x7f:
+			sb.WriteByte(c)
+		default:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		}
+	}
+	return sb.String()
+}
+
+// Secret is a secret found in memory.
+type Secret struct {
+	PID     int
+	Comm    string
+	Address uint64
+	Mapping string
+	Match   secrets.Match
+}
+
+// maxSecretsPerProcess bounds the secrets reported for one process.
+const maxSecretsPerProcess = 50
+
+// Secrets runs the secret scanners over every process's memory. A value
+// seen twice in a process is reported once, at its first address.
+func Secrets(ctx context.Context, procs []Process) ([]Secret, error) {
+	var out []Secret
+	for _, p := range procs {
+		seen := map[string]bool{}
+		n := 0
+		err := Chunks(ctx, p, overlap, func(base uint64, data []byte, fresh int) bool {
+			for _, m := range secrets.Text("memory", data) {
+				if m.Value == "" || seen[m.Value] {
+					continue
+				}
+				i := bytes.Index(data, []byte(m.Value))
+				if i >= 0 && i < len(data)-fresh && i+len(m.Value) <= len(data)-fresh {
+					continue // wholly in the previous chunk: already seen there
+				}
+				seen[m.Value] = true
+				s := Secret{PID: p.PID, Comm: p.Comm, Match: m}
+				if i >= 0 {
+					s.Address = base + uint64(i)
+					if p.MappingAt != nil {
+						s.Mapping = p.MappingAt(s.Address)
+					}
+				}
+				out = append(out, s)
+				if n++; n >= maxSecretsPerProcess {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
