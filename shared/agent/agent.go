@@ -29,6 +29,23 @@ const (
 	ArtifactProcSnapshot = "proc/snapshot.json"
 )
 
+// MemoryArtifacts returns the names of the core file of one process and
+// of its report: memory/<pid>-<comm>.core and memory/<pid>-<comm>.json,
+// with comm reduced to [A-Za-z0-9_.-].
+func MemoryArtifacts(pid int, comm string) (core, report string) {
+	b := []byte(comm)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || b[0] == '.' {
+		b = append([]byte{'_'}, b...)
+	}
+	base := fmt.Sprintf("memory/%d-%s", pid, b)
+	return base + ".core", base + ".json"
+}
+
 // DefaultImage returns the image the plugins run: the repository tagged
 // with this build's version, so that a plugin uses the agent built from the
 // same source ("forensic/agent:dev" in development builds).
@@ -96,11 +113,25 @@ type RunOptions struct {
 	// process's environment, which often holds secrets.
 	Proc    bool
 	ProcEnv bool
+
+	// Memory streams an ELF core file of each selected process: every
+	// process of the target's process namespace but the agent, or those
+	// MemoryPIDs and MemoryComms name. Each process is stopped while its
+	// memory is read.
+	Memory      bool
+	MemoryPIDs  []int
+	MemoryComms []string
+	// MemorySkipFileBacked leaves out the data of unchanged read-only
+	// file mappings (recorded; gdb reads them from the files).
+	MemorySkipFileBacked bool
+	// MemoryMaxBytes bounds the memory data of all cores together; past
+	// it the cores are marked truncated. 0: no limit.
+	MemoryMaxBytes int64
 }
 
 // Captures reports whether the options ask for any capture: the plugins'
 // "is live capture on".
-func (o *RunOptions) Captures() bool { return o != nil && (o.Pcap || o.FS || o.Proc) }
+func (o *RunOptions) Captures() bool { return o != nil && (o.Pcap || o.FS || o.Proc || o.Memory) }
 
 // DefaultRunOptions returns the options `forensic-agent run` starts from.
 func DefaultRunOptions() RunOptions {
@@ -148,6 +179,71 @@ func (f formatFlag) Set(s string) error {
 	return fmt.Errorf("--pcap-format must be %q or %q, not %q", PcapNG, Pcap, s)
 }
 
+// pidsFlag is a repeatable process id flag.
+type pidsFlag struct{ p *[]int }
+
+func (f pidsFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	var s []string
+	for _, v := range *f.p {
+		s = append(s, strconv.Itoa(v))
+	}
+	return strings.Join(s, ",")
+}
+
+func (f pidsFlag) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("want a process id such as 1, not %q", s)
+	}
+	*f.p = append(*f.p, v)
+	return nil
+}
+
+// Type names the value in pflag's help.
+func (f pidsFlag) Type() string { return "pid" }
+
+// stringsFlag is a repeatable string flag.
+type stringsFlag struct{ p *[]string }
+
+func (f stringsFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return strings.Join(*f.p, ",")
+}
+
+func (f stringsFlag) Set(s string) error {
+	if s == "" {
+		return fmt.Errorf("want a process name as /proc/PID/comm spells it")
+	}
+	*f.p = append(*f.p, s)
+	return nil
+}
+
+// Type names the value in pflag's help.
+func (f stringsFlag) Type() string { return "name" }
+
+// PIDsValue returns a repeatable flag value that appends process ids to
+// p (for --memory-pid in the plugins).
+func PIDsValue(p *[]int) interface {
+	flag.Value
+	Type() string
+} {
+	return pidsFlag{p}
+}
+
+// StringsValue returns a repeatable flag value that appends to p (for
+// --memory-comm in the plugins).
+func StringsValue(p *[]string) interface {
+	flag.Value
+	Type() string
+} {
+	return stringsFlag{p}
+}
+
 // BindFlags defines the flags of `forensic-agent run` on fs, bound to o.
 func (o *RunOptions) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.TargetPID, "target-pid", o.TargetPID, "target process as the agent sees it; its namespaces, root and /proc/<pid>/net are used")
@@ -161,6 +257,11 @@ func (o *RunOptions) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.FS, "fs", o.FS, "stream a tar of the target's root filesystem")
 	fs.BoolVar(&o.Proc, "proc", o.Proc, "stream a snapshot of processes and sockets")
 	fs.BoolVar(&o.ProcEnv, "proc-env", o.ProcEnv, "include each process's environment in the snapshot (often holds secrets)")
+	fs.BoolVar(&o.Memory, "memory", o.Memory, "stream an ELF core file of each process of the target's process namespace but the agent (each is stopped while read)")
+	fs.Var(pidsFlag{&o.MemoryPIDs}, "memory-pid", "with --memory, only this `pid` (repeatable; with --memory-comm: either)")
+	fs.Var(stringsFlag{&o.MemoryComms}, "memory-comm", "with --memory, only processes of this `name` (/proc/PID/comm; repeatable)")
+	fs.BoolVar(&o.MemorySkipFileBacked, "memory-skip-file-backed", o.MemorySkipFileBacked, "with --memory, leave out unchanged read-only file mappings (recorded)")
+	fs.Int64Var(&o.MemoryMaxBytes, "memory-max-bytes", o.MemoryMaxBytes, "with --memory, stop the cores' memory data at this many `bytes` in all, marked truncated (0: no limit)")
 }
 
 // FlagNames are how a command line spells the options of RunOptions, so
@@ -171,12 +272,15 @@ func (o *RunOptions) BindFlags(fs *flag.FlagSet) {
 type FlagNames struct {
 	Pcap, PcapInterface, PcapMaxPackets, PcapMaxBytes, PcapFormat, PcapBuffer string
 	FS, Proc, ProcEnv                                                         string
+	Memory, MemoryPID, MemoryComm, MemorySkipFileBacked, MemoryMaxBytes       string
 }
 
 // agentFlags are the names of `forensic-agent run`'s flags (BindFlags).
 var agentFlags = FlagNames{Pcap: "--pcap", PcapInterface: "--pcap-iface", PcapMaxPackets: "--pcap-max-packets",
 	PcapMaxBytes: "--pcap-max-bytes", PcapFormat: "--pcap-format", PcapBuffer: "--pcap-buffer",
-	FS: "--fs", Proc: "--proc", ProcEnv: "--proc-env"}
+	FS: "--fs", Proc: "--proc", ProcEnv: "--proc-env",
+	Memory: "--memory", MemoryPID: "--memory-pid", MemoryComm: "--memory-comm",
+	MemorySkipFileBacked: "--memory-skip-file-backed", MemoryMaxBytes: "--memory-max-bytes"}
 
 // orAgent fills in the agent's name of every option n leaves unnamed.
 func (n FlagNames) orAgent() FlagNames {
@@ -187,6 +291,8 @@ func (n FlagNames) orAgent() FlagNames {
 		{&n.Pcap, agentFlags.Pcap}, {&n.PcapInterface, agentFlags.PcapInterface}, {&n.PcapMaxPackets, agentFlags.PcapMaxPackets},
 		{&n.PcapMaxBytes, agentFlags.PcapMaxBytes}, {&n.PcapFormat, agentFlags.PcapFormat}, {&n.PcapBuffer, agentFlags.PcapBuffer},
 		{&n.FS, agentFlags.FS}, {&n.Proc, agentFlags.Proc}, {&n.ProcEnv, agentFlags.ProcEnv},
+		{&n.Memory, agentFlags.Memory}, {&n.MemoryPID, agentFlags.MemoryPID}, {&n.MemoryComm, agentFlags.MemoryComm},
+		{&n.MemorySkipFileBacked, agentFlags.MemorySkipFileBacked}, {&n.MemoryMaxBytes, agentFlags.MemoryMaxBytes},
 	} {
 		if *f.name == "" {
 			*f.name = f.agent
@@ -201,8 +307,8 @@ func (o *RunOptions) Validate() error {
 	switch {
 	case o.TargetPID <= 0:
 		return fmt.Errorf("--target-pid must be a process id, not %d", o.TargetPID)
-	case !o.Pcap && !o.FS && !o.Proc:
-		return fmt.Errorf("nothing to capture: give --pcap DURATION, --fs or --proc")
+	case !o.Captures():
+		return fmt.Errorf("nothing to capture: give --pcap DURATION, --fs, --proc or --memory")
 	}
 	return o.ValidateFlags(agentFlags)
 }
@@ -225,6 +331,26 @@ func (o *RunOptions) ValidateFlags(names FlagNames) error {
 		return fmt.Errorf("%s %d is negative: give a number of bytes, or 0 for no limit", n.PcapMaxBytes, o.PcapMaxBytes)
 	case o.PcapBufferSize < 0:
 		return fmt.Errorf("%s %d is negative: give a size in bytes, or 0 for the default", n.PcapBuffer, o.PcapBufferSize)
+	case o.MemoryMaxBytes < 0:
+		return fmt.Errorf("%s %d is negative: give a number of bytes, or 0 for no limit", n.MemoryMaxBytes, o.MemoryMaxBytes)
+	}
+	for _, p := range o.MemoryPIDs {
+		if p <= 0 {
+			return fmt.Errorf("%s %d is not a process id: give a pid as the target's process namespace numbers it", n.MemoryPID, p)
+		}
+	}
+	if !o.Memory {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{
+			{len(o.MemoryPIDs) > 0, n.MemoryPID}, {len(o.MemoryComms) > 0, n.MemoryComm},
+			{o.MemorySkipFileBacked, n.MemorySkipFileBacked}, {o.MemoryMaxBytes != 0, n.MemoryMaxBytes},
+		} {
+			if f.set {
+				return fmt.Errorf("%s needs %s", f.name, n.Memory)
+			}
+		}
 	}
 	if !o.Pcap {
 		for _, f := range []struct {
@@ -284,6 +410,21 @@ func (o RunOptions) Args() []string {
 	}
 	if o.ProcEnv {
 		args = append(args, "--proc-env")
+	}
+	if o.Memory {
+		args = append(args, "--memory")
+		for _, p := range o.MemoryPIDs {
+			args = append(args, "--memory-pid", strconv.Itoa(p))
+		}
+		for _, c := range o.MemoryComms {
+			args = append(args, "--memory-comm", c)
+		}
+		if o.MemorySkipFileBacked {
+			args = append(args, "--memory-skip-file-backed")
+		}
+		if o.MemoryMaxBytes != 0 {
+			args = append(args, "--memory-max-bytes", strconv.FormatInt(o.MemoryMaxBytes, 10))
+		}
 	}
 	return args
 }

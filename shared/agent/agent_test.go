@@ -30,6 +30,9 @@ func TestArgsRoundTrip(t *testing.T) {
 		{TargetPID: 42, WaitStdin: false, PcapFormat: Pcap, Pcap: true, PcapDuration: 90 * time.Second,
 			PcapInterface: "eth0", PcapMaxPackets: 10, PcapMaxBytes: 1 << 20, PcapBufferSize: 4 << 20},
 		{TargetPID: 7, WaitStdin: true, PcapFormat: PcapNG, Pcap: true, PcapMaxPackets: 5, Proc: true, ProcEnv: true},
+		{TargetPID: 1, WaitStdin: true, PcapFormat: PcapNG, Memory: true},
+		{TargetPID: 1, WaitStdin: true, PcapFormat: PcapNG, Memory: true, MemoryPIDs: []int{1, 7}, MemoryComms: []string{"nginx", "my app"},
+			MemorySkipFileBacked: true, MemoryMaxBytes: 1 << 30},
 	} {
 		got, err := parse(t, o.Args())
 		if err != nil {
@@ -58,6 +61,12 @@ func TestValidate(t *testing.T) {
 		{[]string{"run", "--fs", "--proc-env"}, "needs --proc"},
 		{[]string{"run", "--pcap", "1s", "--pcap-format", "erf"}, "pcapng"},
 		{[]string{"run", "--pcap", "1s", "--pcap-max-bytes", "-3"}, "negative"},
+		{[]string{"run", "--fs", "--memory-pid", "3"}, "--memory-pid needs --memory"},
+		{[]string{"run", "--fs", "--memory-comm", "sh"}, "--memory-comm needs --memory"},
+		{[]string{"run", "--fs", "--memory-skip-file-backed"}, "--memory-skip-file-backed needs --memory"},
+		{[]string{"run", "--memory", "--memory-max-bytes", "-1"}, "--memory-max-bytes -1 is negative"},
+		{[]string{"run", "--memory", "--memory-pid", "0"}, "want a process id"},
+		{[]string{"run", "--memory", "--memory-pid", "x"}, "want a process id"},
 	} {
 		_, err := parse(t, tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -102,6 +111,11 @@ func TestValidateFlagNames(t *testing.T) {
 		{"pcap 0 without a limit", RunOptions{Pcap: true, PcapFormat: PcapNG},
 			"--pcap 0 captures until a limit is reached: add --pcap-max-packets or --pcap-max-bytes, or give a duration (e.g. --pcap 30s)"},
 		{"env without processes", RunOptions{ProcEnv: true}, "--processes-env needs --processes"},
+		{"memory", RunOptions{Memory: true, MemoryPIDs: []int{4}, MemoryComms: []string{"sh"}, MemorySkipFileBacked: true, MemoryMaxBytes: 9}, ""},
+		{"memory pid without memory", RunOptions{MemoryPIDs: []int{4}}, "--memory-pid needs --memory"},
+		{"memory limit without memory", RunOptions{MemoryMaxBytes: 4}, "--memory-max-bytes needs --memory"},
+		{"negative memory limit", RunOptions{Memory: true, MemoryMaxBytes: -4}, "--memory-max-bytes -4 is negative: give a number of bytes, or 0 for no limit"},
+		{"zero pid", RunOptions{Memory: true, MemoryPIDs: []int{0}}, "--memory-pid 0 is not a process id: give a pid as the target's process namespace numbers it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.o.ValidateFlags(plugin)
@@ -113,6 +127,24 @@ func TestValidateFlagNames(t *testing.T) {
 				t.Errorf("ValidateFlags() = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMemoryArtifacts: a process name becomes a safe artifact name.
+func TestMemoryArtifacts(t *testing.T) {
+	for _, tc := range []struct {
+		pid        int
+		comm, want string
+	}{
+		{1, "nginx", "memory/1-nginx"},
+		{42, "kworker/0:1 x", "memory/42-kworker_0_1_x"},
+		{7, "", "memory/7-_"},
+		{7, "..", "memory/7-_.."},
+	} {
+		core, rep := MemoryArtifacts(tc.pid, tc.comm)
+		if core != tc.want+".core" || rep != tc.want+".json" {
+			t.Errorf("MemoryArtifacts(%d, %q) = %q, %q; want %s.core, .json", tc.pid, tc.comm, core, rep, tc.want)
+		}
 	}
 }
 

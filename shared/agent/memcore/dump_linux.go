@@ -30,9 +30,10 @@ type Options struct {
 	// "Anonymous: 0 kB"). They keep their PT_LOAD with no data and are
 	// listed in NT_FILE, so gdb reads them from the file.
 	SkipFileBacked bool
-	// MaxBytes bounds the memory data of the core; 0 means no limit.
-	// Past it the mappings keep their PT_LOAD without data and the
-	// report says Truncated.
+	// MaxBytes bounds the memory data of the core; 0 means no limit, a
+	// negative value no data at all (a budget already spent). Past it
+	// the mappings keep their PT_LOAD without data and the report says
+	// Truncated.
 	MaxBytes int64
 	// StopTimeout bounds the wait for each thread to stop; 0 means 10s.
 	StopTimeout time.Duration
@@ -217,8 +218,8 @@ func dump(ctx context.Context, w io.Writer, o Options, r *Report) (err error) {
 	pageSize := uint64(os.Getpagesize())
 	loads := make([]load, len(maps))
 	var budget uint64 = 1<<64 - 1
-	if o.MaxBytes > 0 {
-		budget = uint64(o.MaxBytes)
+	if o.MaxBytes != 0 {
+		budget = uint64(max(o.MaxBytes, 0))
 	}
 	probe := make([]byte, 1)
 	for i, m := range maps {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/agent"
 	"github.com/forensic-tools/forensic/shared/agent/fsnap"
+	"github.com/forensic-tools/forensic/shared/agent/memcore"
 	"github.com/forensic-tools/forensic/shared/agent/pcap"
 	"github.com/forensic-tools/forensic/shared/agent/procsnap"
 	"github.com/forensic-tools/forensic/shared/agent/stream"
@@ -78,12 +80,15 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.pcap(ctx) }()
 	}
-	if cfg.Proc || cfg.FS {
+	if cfg.Proc || cfg.FS || cfg.Memory {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if cfg.Proc {
 				s.proc(ctx)
+			}
+			if cfg.Memory {
+				s.memory(ctx)
 			}
 			if cfg.FS {
 				s.fs(ctx)
@@ -300,5 +305,115 @@ func (s *session) fs(ctx context.Context) {
 	s.finish(t, stream.Meta{"complete": rep.Complete, "counts": rep.Counts, "skipped": len(rep.Skipped), "entry_errors": len(rep.Errors)}, err)
 	if s.w.Err() == nil {
 		s.writeJSON(agent.ArtifactFSReport, jsonMeta(), rep)
+	}
+}
+
+// memoryTargets lists the processes --memory dumps: those named by pid or
+// name, or else every process of the target's process namespace but the
+// agent itself. A named pid that does not exist is returned in missing.
+func (s *session) memoryTargets() (pids []int, missing []string) {
+	ents, err := os.ReadDir(s.cfg.ProcRoot)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("listing %s: %v", s.cfg.ProcRoot, err)}
+	}
+	self := os.Getpid()
+	if l, err := os.Readlink(filepath.Join(s.cfg.ProcRoot, "self")); err == nil {
+		if p, err := strconv.Atoi(l); err == nil {
+			self = p
+		}
+	}
+	targetNS, _ := os.Readlink(filepath.Join(s.target, "ns", "pid"))
+	named := len(s.cfg.MemoryPIDs) > 0 || len(s.cfg.MemoryComms) > 0
+	found := map[int]bool{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		dir := filepath.Join(s.cfg.ProcRoot, e.Name())
+		if named {
+			comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+			if !slices.Contains(s.cfg.MemoryPIDs, pid) && !slices.Contains(s.cfg.MemoryComms, strings.TrimSuffix(string(comm), "\n")) {
+				continue
+			}
+		} else {
+			// Kernel threads have no memory of their own; processes of
+			// another namespace are not the target's.
+			if ns, _ := os.Readlink(filepath.Join(dir, "ns", "pid")); ns != targetNS {
+				continue
+			}
+			if exe, err := os.Readlink(filepath.Join(dir, "exe")); err != nil || exe == "" {
+				if maps, _ := os.ReadFile(filepath.Join(dir, "maps")); len(maps) == 0 {
+					continue
+				}
+			}
+		}
+		found[pid] = true
+		pids = append(pids, pid)
+	}
+	for _, p := range s.cfg.MemoryPIDs {
+		if !found[p] {
+			missing = append(missing, fmt.Sprintf("process %d: not found in %s", p, s.cfg.ProcRoot))
+		}
+	}
+	return pids, missing
+}
+
+// memory streams memory/<pid>-<comm>.core and .json for each selected
+// process, one at a time, so that only one process is stopped at once.
+func (s *session) memory(ctx context.Context) {
+	pids, missing := s.memoryTargets()
+	for _, m := range missing {
+		s.mu.Lock()
+		s.failed = append(s.failed, "memory: "+m)
+		s.mu.Unlock()
+		s.cfg.Logf("memory: %s", m)
+	}
+	if len(pids) == 0 && len(missing) == 0 {
+		s.mu.Lock()
+		s.failed = append(s.failed, "memory: no process matched")
+		s.mu.Unlock()
+		s.cfg.Logf("memory: no process matched --memory-pid/--memory-comm")
+	}
+	used := int64(0)
+	for _, pid := range pids {
+		if ctx.Err() != nil {
+			return
+		}
+		comm, _ := os.ReadFile(filepath.Join(s.cfg.ProcRoot, strconv.Itoa(pid), "comm"))
+		coreName, repName := agent.MemoryArtifacts(pid, strings.TrimSuffix(string(comm), "\n"))
+		o := memcore.Options{ProcRoot: s.cfg.ProcRoot, PID: pid, SkipFileBacked: s.cfg.MemorySkipFileBacked}
+		if s.cfg.MemoryMaxBytes > 0 {
+			o.MaxBytes = s.cfg.MemoryMaxBytes - used
+			if o.MaxBytes <= 0 {
+				o.MaxBytes = -1
+			}
+		}
+		a := s.open(coreName, stream.Meta{"content_type": "application/x-coredump", "format": "elf-core", "pid": pid})
+		if a == nil {
+			return
+		}
+		rep, err := memcore.Dump(ctx, a, o)
+		used += rep.MemoryBytes
+		skipped := len(rep.Skipped())
+		s.cfg.Logf("memory: process %d (%s): %d threads stopped for %s, %d bytes of memory in a %d-byte core, %d mappings skipped or partly unreadable",
+			pid, rep.Comm, len(rep.Threads), rep.StoppedFor, rep.MemoryBytes, rep.CoreBytes, skipped)
+		meta := stream.Meta{
+			"pid": pid, "comm": rep.Comm, "exe": rep.Exe, "threads": len(rep.Threads),
+			"complete": rep.Complete, "truncated": rep.Truncated, "incomplete": rep.Incomplete,
+			"core_bytes": rep.CoreBytes, "memory_bytes": rep.MemoryBytes, "skipped_mappings": skipped,
+			"stopped_seconds": rep.StoppedSeconds,
+		}
+		if !rep.Stopped.IsZero() {
+			meta["stopped"], meta["resumed"], meta["stopped_for"] = rep.Stopped, rep.Resumed, rep.StoppedFor
+		}
+		if err != nil {
+			err = fmt.Errorf("process %d (%s): %w", pid, rep.Comm, err)
+		}
+		s.finish(a, meta, err)
+		if s.w.Err() != nil {
+			return
+		}
+		s.writeJSON(repName, jsonMeta(), rep)
 	}
 }
