@@ -28,7 +28,8 @@ type LiveFlags struct {
 // which it first sets to agent.DefaultRunOptions(): --pcap DURATION (which
 // also switches packet capture on), --pcap-iface, --pcap-max-packets,
 // --pcap-max-bytes, --filesystem when f offers it, --processes and
-// --processes-env. It returns the flags' names, for o.ValidateFlags.
+// --processes-env, and --memory with its --memory-* options. It returns
+// the flags' names, for o.ValidateFlags.
 func BindLiveFlags(fs *pflag.FlagSet, o *agent.RunOptions, f LiveFlags) agent.FlagNames {
 	*o = agent.DefaultRunOptions()
 	fs.Var(pcapDuration{o}, "pcap", fmt.Sprintf("capture %s network traffic for this long (e.g. 30s; 0 with --pcap-max-packets or --pcap-max-bytes: until a limit) into pcap/capture.pcapng, %s", f.Network, f.By))
@@ -43,6 +44,13 @@ func BindLiveFlags(fs *pflag.FlagSet, o *agent.RunOptions, f LiveFlags) agent.Fl
 	}
 	fs.BoolVar(&o.Proc, "processes", false, "snapshot of "+f.Target+" processes and sockets from /proc into proc/snapshot.json, "+f.By)
 	fs.BoolVar(&o.ProcEnv, "processes-env", false, "with --processes, also record every process's environment (it often holds secrets)")
+	fs.BoolVar(&o.Memory, "memory", false, "ELF core file of each of "+f.Target+" processes into memory/PID-NAME.core (open with gdb), with memory/PID-NAME.json; each process is stopped while its memory is read, "+f.By)
+	fs.Var(agent.PIDsValue(&o.MemoryPIDs), "memory-pid", "with --memory, only this process id as the target sees it (repeatable)")
+	fs.Var(agent.StringsValue(&o.MemoryComms), "memory-comm", "with --memory, only processes of this name (/proc/PID/comm; repeatable)")
+	fs.BoolVar(&o.MemorySkipFileBacked, "memory-skip-file-backed", false, "with --memory, leave out unchanged read-only file mappings such as program code (listed in the .json; gdb reads them from the files)")
+	fs.Int64Var(&o.MemoryMaxBytes, "memory-max-bytes", 0, "with --memory, stop the cores' memory data at this many bytes in all, the cores marked truncated (0: no limit)")
+	names.Memory, names.MemoryPID, names.MemoryComm = "--memory", "--memory-pid", "--memory-comm"
+	names.MemorySkipFileBacked, names.MemoryMaxBytes = "--memory-skip-file-backed", "--memory-max-bytes"
 	return names
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ func TestBindLiveFlags(t *testing.T) {
 		var o agent.RunOptions
 		names := BindLiveFlags(fs, &o, LiveFlags{Network: "the pod's", Target: "the target container's", By: "by the agent", Filesystem: fsOffered})
 		want := map[string]string{"pcap": "duration", "pcap-iface": "string", "pcap-max-packets": "int64", "pcap-max-bytes": "int64",
-			"processes": "bool", "processes-env": "bool"}
+			"processes": "bool", "processes-env": "bool",
+			"memory": "bool", "memory-pid": "pid", "memory-comm": "name", "memory-skip-file-backed": "bool", "memory-max-bytes": "int64"}
 		if fsOffered {
 			want["filesystem"] = "bool"
 		}
@@ -39,7 +41,7 @@ func TestBindLiveFlags(t *testing.T) {
 				t.Errorf("--%s type %q, want %q", n, got[n], typ)
 			}
 		}
-		if o != agent.DefaultRunOptions() {
+		if !reflect.DeepEqual(o, agent.DefaultRunOptions()) {
 			t.Errorf("options start as %+v", o)
 		}
 		if err := fs.Parse([]string{"--pcap", "-2s", "--processes-env"}); err != nil {
@@ -54,6 +56,19 @@ func TestBindLiveFlags(t *testing.T) {
 		o.PcapDuration = time.Second
 		if err := o.ValidateFlags(names); err == nil || err.Error() != "--processes-env needs --processes" {
 			t.Errorf("ValidateFlags = %v", err)
+		}
+		if err := fs.Parse([]string{"--memory-pid", "4", "--memory-pid", "9", "--memory-comm", "nginx"}); err != nil {
+			t.Fatal(err)
+		}
+		o.Proc = true
+		if err := o.ValidateFlags(names); err == nil || err.Error() != "--memory-pid needs --memory" {
+			t.Errorf("ValidateFlags = %v", err)
+		}
+		if err := fs.Parse([]string{"--memory"}); err != nil || o.ValidateFlags(names) != nil || !reflect.DeepEqual(o.MemoryPIDs, []int{4, 9}) || !reflect.DeepEqual(o.MemoryComms, []string{"nginx"}) {
+			t.Errorf("--memory --memory-pid 4 --memory-pid 9 --memory-comm nginx: %v, %+v", o.ValidateFlags(names), o)
+		}
+		if err := fs.Parse([]string{"--memory-pid", "-3"}); err == nil || !strings.Contains(err.Error(), "want a process id") {
+			t.Errorf("--memory-pid -3: %v", err)
 		}
 		if err := fs.Parse([]string{"--pcap", "soon"}); err == nil || !strings.Contains(err.Error(), "want a duration such as 30s or 2m") {
 			t.Errorf("--pcap soon: %v", err)
