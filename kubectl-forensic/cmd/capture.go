@@ -42,6 +42,9 @@ type CaptureOptions struct {
 	concurrency int
 	quiet       bool
 	live        liveFlags
+	node        nodeFlags
+	// nodeNamespaceSet is whether --node-namespace was given.
+	nodeNamespaceSet bool
 
 	// Set by Complete.
 	selection target.Selection
@@ -142,6 +145,38 @@ nodes: make dist writes forensic-agent-image_<version>_linux_<arch>.tar for
 ctr -n k8s.io images import. The access it needs is in
 deploy/rbac/forensic-live-capture.yaml.
 
+Node evidence (--node) takes what only the node holds. Per node that hosts
+selected pods, one short-lived collector pod is created in --node-namespace
+(default kube-system: admin-only, and privileged on every cluster; a
+collector in the target's namespace could be exec'd into by whoever
+controls it), pinned to the node, with the host's PID namespace and the
+host's / mounted read-only, running the agent image in its node mode; one
+container per target pod, each streaming into its pod's bundle. It runs
+nothing from the host and is deleted afterwards, also on an error or
+Ctrl-C; custody.json records it (name, UID, node, image, privileges,
+times). The pod logs folder and CRI socket are read from the kubelet
+(configz, or its command line). Per container (-c narrows):
+
+  node/C/logs/FILE           every log file the kubelet keeps, rotated and gzipped ones too
+  node/C/layer.tar           the writable layer, OCI layer form (.wh. whiteouts)
+  node/C/diff.json           each change (added, changed, deleted), like docker diff
+  node/C/cri-container-status.json, cri-image-status.json, oci-spec.json
+  node/cri-pod-sandbox-status.json, node/journal/...   (when the node keeps journald files)
+  node/report.json           what was found, read, and not, and why
+  node/collector.json        the collector pod, the kubelet's configz, the checkpoints asked
+
+--checkpoint (implies --node) asks the kubelet, through the API server's
+nodes/proxy, to checkpoint each running container (CRIU freezes it while
+dumping; containerd 2 or CRI-O and the ContainerCheckpoint feature, on by
+default since 1.30): checkpoint/C.tar arrives with its SHA-256 computed on
+the node and checked on arrival, and is deleted from the node unless
+--keep-on-node. A checkpoint CRIU cannot make (e.g. a listening socket on
+some kernels) is an error in the manifest with CRIU's error lines; the rest
+is still collected. nodes/proxy reaches the whole kubelet API as the API
+server: grant it only to responders who may create privileged pods anyway.
+The access needed is in deploy/rbac/forensic-node-evidence.yaml; what is
+refused is said before anything privileged is created.
+
 Exit status: 0 every bundle complete; 2 some bundles incomplete, or some
 pods or targets failed; 1 nothing captured. Ctrl-C stops the capture and
 still closes readable bundles marked incomplete (a running agent is told
@@ -152,7 +187,8 @@ to stop and ends its stream first).`,
   kubectl forensic capture -A -l app=miner --concurrency 8
   kubectl forensic capture -n shop web-7d4b9c-x2x9q -o - | ssh vault 'cat > web.tar.gz'
   kubectl forensic capture -n shop pod/web-7d4b9c-x2x9q -c web --pcap 30s --filesystem --processes
-  kubectl forensic capture -n shop deploy/web --processes --yes --output-dir evidence/`,
+  kubectl forensic capture -n shop deploy/web --processes --yes --output-dir evidence/
+  kubectl forensic capture -n shop pod/web-7d4b9c-x2x9q --node --checkpoint`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -183,6 +219,7 @@ func (o *CaptureOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error (failures are still reported)")
 	o.custody.AddFlags(f)
 	o.live.addFlags(f)
+	o.node.addFlags(f)
 }
 
 // Complete parses the targets and settles the namespace and the streams.
@@ -194,6 +231,7 @@ func (o *CaptureOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.selection = sel
 	o.output.FormatSet = cmd.Flags().Changed("format")
+	o.nodeNamespaceSet = cmd.Flags().Changed("node-namespace")
 	o.output.Format = o.format
 	o.stdoutTerminal = isTerminal(o.Out)
 	o.stderrTerminal = isTerminal(o.ErrOut)
@@ -217,7 +255,11 @@ func (o *CaptureOptions) Validate() error {
 	case o.output.Path != "" && (len(o.selection.Targets) > 1 || o.selection.Selector != "" || o.selection.AllNamespaces):
 		return fmt.Errorf("-o names one bundle, but these targets may select several pods: use --output-dir")
 	}
+	o.live.nodeStage = o.node.enabled()
 	if err := o.live.validate(); err != nil {
+		return err
+	}
+	if err := o.node.validate(o.nodeNamespaceSet); err != nil {
 		return err
 	}
 	return o.output.Validate(o.stdoutTerminal)
@@ -259,6 +301,13 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 			return fcli.Exit(collect.ExitNothing, err)
 		}
 	}
+	if o.node.enabled() {
+		attacher, spool, err := o.attachAndSpool()
+		if err != nil {
+			return fcli.Exit(collect.ExitNothing, err)
+		}
+		o.kube.Node = o.node.options(o.live.container, o.live.image, attacher, spool)
+	}
 	if !o.quiet {
 		o.preflightWarnings(ctx, cluster, pods)
 	}
@@ -271,6 +320,9 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 
 	c := o.capture(cluster, started, len(pods), agreed)
 	results := c.Run(ctx, pods)
+	for _, p := range c.NodeProblems {
+		fmt.Fprintf(o.ErrOut, "kubectl forensic: node stage: %v\n", p)
+	}
 
 	if o.output.Path != collect.Stdout {
 		for _, r := range results {
@@ -287,6 +339,9 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 		outcomes = append(outcomes, collect.Failed)
 	}
 	code := collect.ExitCode(outcomes)
+	if len(c.NodeProblems) > 0 && code == collect.ExitComplete {
+		code = collect.ExitIncomplete
+	}
 	if indexPath != "" {
 		if err := o.writeIndex(ctx, cluster, indexPath, started, results, problems); err != nil {
 			fmt.Fprintf(o.ErrOut, "kubectl forensic: %v\n", err)
@@ -358,14 +413,25 @@ func (o *CaptureOptions) preflightWarnings(ctx context.Context, cluster *kube.Cl
 // liveOptions sets up live capture: the attach through the kubeconfig's
 // API server, and where agent artifacts wait for their turn.
 func (o *CaptureOptions) liveOptions() (*live.LiveOptions, error) {
+	attacher, spool, err := o.attachAndSpool()
+	if err != nil {
+		return nil, err
+	}
+	return o.live.options(attacher, spool), nil
+}
+
+// attachAndSpool returns the attach through the kubeconfig's API server
+// (live capture and the node stage attach to their agents with it), and
+// the folder where agent artifacts wait for their turn.
+func (o *CaptureOptions) attachAndSpool() (live.Attacher, string, error) {
 	attacher := o.attacher
 	if attacher == nil {
 		rc, err := o.configFlags.ToRESTConfig()
 		if err != nil {
-			return nil, kubeconfigError(o.configFlags, err)
+			return nil, "", kubeconfigError(o.configFlags, err)
 		}
 		if attacher, err = live.NewAttacher(rc); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	// Beside the bundles, as the bundle writer's own spool files.
@@ -378,7 +444,7 @@ func (o *CaptureOptions) liveOptions() (*live.LiveOptions, error) {
 	case spool == "":
 		spool = "."
 	}
-	return o.live.options(attacher, spool), nil
+	return attacher, spool, nil
 }
 
 // capture sets up the run: bundle names, custody, progress and the

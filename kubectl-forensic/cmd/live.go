@@ -28,6 +28,9 @@ type liveFlags struct {
 	container string
 	image     string
 	yes       bool
+	// nodeStage is set when --node or --checkpoint is asked: -c and
+	// --agent-image apply to it too.
+	nodeStage bool
 }
 
 func (l *liveFlags) addFlags(fs *pflag.FlagSet) {
@@ -49,9 +52,9 @@ func (l *liveFlags) validate() error {
 		return err
 	}
 	switch {
-	case !l.enabled() && l.container != "":
-		return errors.New("-c chooses the target container of live capture: use it with --pcap, --filesystem or --processes")
-	case !l.enabled() && l.image != "":
+	case !l.enabled() && !l.nodeStage && l.container != "":
+		return errors.New("-c chooses the target container of live capture: use it with --pcap, --filesystem or --processes (or --node, --checkpoint)")
+	case !l.enabled() && !l.nodeStage && l.image != "":
 		return errors.New("--agent-image is the image of live capture: use it with --pcap, --filesystem or --processes")
 	}
 	return nil

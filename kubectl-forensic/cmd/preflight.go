@@ -27,7 +27,10 @@ type PreflightOptions struct {
 	client clientFlags
 	kube   preflight.Options
 	live   liveFlags
+	node   nodeFlags
 	json   bool
+	// nodeNamespaceSet is whether --node-namespace was given.
+	nodeNamespaceSet bool
 
 	selection target.Selection
 }
@@ -53,6 +56,10 @@ capture flags of capture (--pcap, --filesystem, --processes, -c,
 --agent-image) it also checks what the ephemeral agent container needs
 (update pods/ephemeralcontainers, create pods/attach) and whether the
 security context it would get passes the namespace's PodSecurity level.
+With --node or --checkpoint it adds the rows of the node stage: creating,
+watching, deleting and attaching to pods in --node-namespace, whose
+PodSecurity level must be privileged, get nodes, and for --checkpoint
+create nodes/proxy; and it says which strategy will run.
 It prints one table per namespace:
 
   STEP    STATUS   COLLECTS   NEEDS
@@ -71,7 +78,7 @@ cannot even be found or read.`,
   kubectl forensic preflight --as system:serviceaccount:ir:responder -n shop web-0
   kubectl forensic preflight --pcap 30s --filesystem -n shop web-0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -93,12 +100,14 @@ func (o *PreflightOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.kube.IncludeSecrets, "include-secrets", false, "check the access --include-secrets needs too")
 	f.BoolVar(&o.json, "json", false, "print the reports as a JSON array instead of tables")
 	o.live.addFlags(f)
+	o.node.addFlags(f)
 	// Preflight adds nothing to pods: there is nothing to agree to.
 	_ = f.MarkHidden("yes")
 }
 
 // Complete parses the targets and settles the namespace.
-func (o *PreflightOptions) Complete(args []string) error {
+func (o *PreflightOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.nodeNamespaceSet = cmd.Flags().Changed("node-namespace")
 	sel, err := o.sel.selection(o.configFlags, args)
 	o.selection = sel
 	return err
@@ -109,10 +118,15 @@ func (o *PreflightOptions) Validate() error {
 	if err := o.selection.Validate(); err != nil {
 		return err
 	}
+	o.live.nodeStage = o.node.enabled()
 	if err := o.live.validate(); err != nil {
 		return err
 	}
+	if err := o.node.validate(o.nodeNamespaceSet); err != nil {
+		return err
+	}
 	o.kube.Live = o.live.options(nil, "")
+	o.kube.Node = o.node.options(o.live.container, o.live.image, nil, "")
 	return o.client.validate()
 }
 
