@@ -158,6 +158,9 @@ func Run(ctx context.Context, sink collect.Sink, l Launcher, o Options) (*Transf
 	}
 	stderr := agentio.NewLimitedBuffer(stderrMax)
 	sum, serr := receive(ctx, sink, l, o, stderr)
+	for _, a := range MemoryActions(sum) {
+		sink.Action(a)
+	}
 	exitCtx, cancel := context.WithTimeout(wctx, o.grace())
 	t.AgentExit = Exit(l.Wait(exitCtx))
 	cancel()
