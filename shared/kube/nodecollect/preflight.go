@@ -40,7 +40,7 @@ func Preflight(ctx context.Context, c *kube.Cluster, o *Options) Plan {
 	ns := o.NS()
 	p := Plan{Namespace: ns, Strategy: fmt.Sprintf("one collector pod per node in namespace %s (hostPID, host / read-only at /host, agent image %s), one container per target pod, attached through pods/attach", ns, o.image())}
 	if o.Checkpoint {
-		p.Strategy += "; checkpoints through " + Route
+		p.Strategy += "; checkpoints by the " + Route
 		if o.KeepOnNode {
 			p.Strategy += ", archives kept on the node"
 		} else {

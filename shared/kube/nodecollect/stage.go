@@ -317,7 +317,7 @@ func (n *nodeRun) request(p *corev1.Pod) Request {
 		if ck.Path != "" {
 			r.Checkpoints = append(r.Checkpoints, RequestArchive{Container: ck.Container, Path: ck.Path, Delete: ck.Delete})
 		}
-		if ck.CRIULog != "" {
+		if ck.CRIULog != "" && requestCRIULogs {
 			r.CRIULogs = append(r.CRIULogs, RequestCRIULog{Container: ck.Container, Path: ck.CRIULog})
 		}
 	}
@@ -431,6 +431,12 @@ func (s *Stage) configz(ctx context.Context, node string) KubeletConfig {
 	return k
 }
 
+// requestCRIULogs says whether requests name CRIU's logs (criu_logs),
+// for the agent to stream them. Off until forensic-agent node reads that
+// field (it refuses unknown fields); the manifest error then names the
+// log's path on the node instead of its lines.
+var requestCRIULogs = false
+
 // criuLogPath finds CRIU's log in the kubelet's error text.
 var criuLogPath = regexp.MustCompile(`path= ?(/\S+?criu-dump\.log)`)
 
@@ -449,14 +455,16 @@ func (s *Stage) checkpoint(ctx context.Context, node string, p *corev1.Pod, c st
 	raw, err := rc.Post().AbsPath("/api/v1/nodes", node, "proxy", "checkpoint", p.Namespace, p.Name, c).
 		Timeout(0).Param("timeout", "60").DoRaw(ctx)
 	if err != nil {
+		// The kubelet's own words: the API status message carries them
+		// once (err.Error() wraps them in client-go's text).
 		msg := err.Error()
-		if body := strings.TrimSpace(string(raw)); body != "" && !strings.Contains(msg, body) {
-			msg += ": " + body
+		var se apierrors.APIStatus
+		if errors.As(err, &se) && se.Status().Message != "" {
+			msg = se.Status().Message
 		}
 		if m := criuLogPath.FindStringSubmatch(msg); m != nil {
 			r.CRIULog = m[1]
 		}
-		var se apierrors.APIStatus
 		switch {
 		case errors.As(err, &se) && se.Status().Code == 404:
 			msg = "the kubelet has no checkpoint API (feature gate ContainerCheckpoint off, or the kubelet older than 1.25) or does not know the container: " + msg
