@@ -4,13 +4,16 @@ package docker_e2e
 
 import (
 	"archive/zip"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPluginIsListed(t *testing.T) {
@@ -80,7 +83,7 @@ func TestExportFullImage(t *testing.T) {
 	for filter, want := range map[string]string{
 		".target.id": id, ".target.name": name, ".target.image": busyboxImage, ".target.image_id": imageID,
 		".case": "IR-7", ".examiner": "E2E Examiner", ".tool.name": "docker-forensic", ".tool.version": testVersion,
-		".engine.kind": "docker", ".engine.host": "unix:///var/run/docker.sock",
+		".engine.kind": "docker", ".engine.host": engine.Host,
 		`.command_line | index("export") > 0`: "true", `.started | test("Z$")`: "true", `.ended | test("Z$")`: "true",
 		".actions | length": "0",
 	} {
@@ -309,6 +312,12 @@ func TestSaveImage(t *testing.T) {
 	if !contains(files, "manifest.json") {
 		t.Errorf("image.tar is not a docker save archive: %v", files)
 	}
+	// The containerd image store saves the OCI layout (index.json,
+	// oci-layout) beside manifest.json; Docker 20.10 the legacy layout only.
+	if contains(files, "index.json") != engine.ContainerdStore || contains(files, "oci-layout") != engine.ContainerdStore {
+		t.Errorf("engine %s: image.tar has index.json %v, oci-layout %v; want both %v: %v",
+			engine, contains(files, "index.json"), contains(files, "oci-layout"), engine.ContainerdStore, files)
+	}
 }
 
 // TestPause pauses during the export, unpauses afterwards and says so.
@@ -345,23 +354,23 @@ func TestPause(t *testing.T) {
 	}
 }
 
-// engineCheckpoints asks the engine itself, on a throwaway container of
-// the same image, whether it can take a checkpoint here: that outcome,
-// not the plugin's, decides what TestCheckpoint expects. It returns the
-// engine's error when it cannot.
-func engineCheckpoints(t *testing.T) (ok bool, engineErr string) {
+// engineCheckpointError runs docker checkpoint create on a throwaway
+// container started with args, which must fail on this engine, and returns
+// the engine's error with the container's name replaced by CONTAINER: the
+// reason the plugin must pass on.
+func engineCheckpointError(t *testing.T, args ...string) string {
 	t.Helper()
-	probe := startContainer(t, busyboxImage, "sh", "-c", "echo probe; exec sleep 100000")
-	waitLog(t, probe, "probe")
+	probe := startContainer(t, args...)
+	time.Sleep(time.Second)
 	dir := t.TempDir()
 	out, err := exec.Command("docker", "checkpoint", "create", "--leave-running", "--checkpoint-dir", dir, probe, "oracle").CombinedOutput()
 	if err == nil {
-		return true, ""
+		t.Fatalf("the engine %s checkpointed a container of %v, which must fail here", engine, args)
 	}
 	if _, ok := err.(*exec.ExitError); !ok {
 		t.Fatalf("docker checkpoint create: %v", err)
 	}
-	return false, strings.TrimSpace(strings.ReplaceAll(string(out), probe, "CONTAINER"))
+	return strings.TrimSpace(strings.ReplaceAll(string(out), probe, "CONTAINER"))
 }
 
 // engineCause is the part of the engine's checkpoint error that does not
@@ -382,82 +391,123 @@ func containerState(t *testing.T, name string) string {
 	return mustDocker(t, "inspect", "-f", "{{.State.Status}} paused={{.State.Paused}} pid={{.State.Pid}} started={{.State.StartedAt}} restarts={{.RestartCount}}", name)
 }
 
-// TestCheckpoint asks for a CRIU checkpoint. The engine's own docker
-// checkpoint create on a throwaway container says which outcome this
-// engine gives (Debian's docker.io without a CRIU that works on this
-// kernel fails; a modern engine with a working CRIU succeeds), and the
-// test asserts exactly that outcome: on failure the engine's error in one
-// clear line, the artifact's error in the manifest, the bundle incomplete
-// and everything else collected; on success the checkpoint in the bundle,
-// hashed. Either way the container keeps running, unchanged.
+// TestCheckpoint asks for a CRIU checkpoint, and asserts the outcome each
+// named engine gives. On the modern engine (CRIU 4.1.1 on its PATH) a
+// container without sockets checkpoints: the bundle is complete and its
+// checkpoint archive holds CRIU images (inventory.img with CRIU's inventory
+// magic). On Debian's docker.io 20.10 (CRIU 3.17, which fails on this
+// kernel) the same export fails. A container that listens on a socket fails
+// on both (CRIU 4.1.1 cannot dump Go's listening sockets here). A failure
+// is the engine's error in one clear line, the artifact's error in the
+// manifest, the bundle incomplete and everything else collected. Either way
+// the container keeps running, unchanged.
 func TestCheckpoint(t *testing.T) {
-	works, engineErr := engineCheckpoints(t)
-	t.Logf("the engine's own checkpoint here: works=%v %s", works, engineErr)
-	name := startContainer(t, busyboxImage, "sh", "-c", "echo c; exec sleep 100000")
-	waitLog(t, name, "c")
+	t.Logf("engine %s", engine)
+	socketless := []string{busyboxImage, "sh", "-c", "echo c; exec sleep 100000"}
+	t.Run("socketless", func(t *testing.T) {
+		if engine.modern() {
+			checkpointSucceeds(t, socketless...)
+		} else {
+			checkpointFails(t, socketless...)
+		}
+	})
+	t.Run("listening socket", func(t *testing.T) {
+		checkpointFails(t, webImage)
+	})
+}
+
+// checkpointExport starts a container with args, exports it with
+// --checkpoint, checks that the container kept running unchanged and that
+// the bundle records one checkpoint attempt, and returns the result, the
+// container's name, the extracted bundle's root and the bundle's folder.
+func checkpointExport(t *testing.T, args ...string) (r result, name, root, dir string) {
+	t.Helper()
+	name = startContainer(t, args...)
+	// Running for a moment: the shell has exec'd sleep, the web server listens.
+	time.Sleep(time.Second)
 	before := containerState(t, name)
-	dir := t.TempDir()
-	r := forensic(t, dir, "export", "--checkpoint", "-o", "c.tar.gz", name)
+	dir = t.TempDir()
+	r = forensic(t, dir, "export", "--checkpoint", "-o", "c.tar.gz", name)
 	if after := containerState(t, name); after != before || !strings.HasPrefix(after, "running paused=false ") {
 		t.Errorf("container state %q after the checkpoint, want it running and unchanged: %q", after, before)
 	}
-	root := extract(t, filepath.Join(dir, "c.tar.gz"))
+	root = extract(t, filepath.Join(dir, "c.tar.gz"))
 	sha256sumCheck(t, root)
-	manifest := filepath.Join(root, "manifest.json")
-	cpArtifacts := `[.artifacts[] | select(.path | startswith("checkpoint/"))]`
-	if got := jq(t, manifest, cpArtifacts+` | length`); got != "1" {
+	if got := jq(t, filepath.Join(root, "manifest.json"), cpArtifacts+` | length`); got != "1" {
 		t.Fatalf("%s checkpoint artifacts in the manifest, want 1", got)
 	}
-	custody := filepath.Join(root, "custody.json")
-	if got := jq(t, custody, `[.actions[] | select(.what == "checkpointed container")] | length`); got != "1" {
-		t.Errorf("custody records %s checkpoint attempts, want 1: %s", got, jq(t, custody, ".actions"))
+	if got := jq(t, filepath.Join(root, "custody.json"), `[.actions[] | select(.what == "checkpointed container")] | length`); got != "1" {
+		t.Errorf("custody records %s checkpoint attempts, want 1", got)
 	}
-	if !works {
-		cause := engineCause(engineErr)
-		if cause == "" {
-			t.Fatalf("the engine's checkpoint failed without a message")
-		}
-		if r.code != 2 || jq(t, manifest, ".complete") != "false" {
-			t.Errorf("failed checkpoint: exit %d, complete %s; want 2 and false", r.code, jq(t, manifest, ".complete"))
-		}
-		// One clear line: what failed, the engine's reason, what to do.
-		var cpLines []string
-		for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-			// The container's name has "checkpoint" in it too.
-			if strings.Contains(strings.ToLower(strings.ReplaceAll(line, name, "")), "checkpoint") {
-				cpLines = append(cpLines, line)
-			}
-		}
-		if len(cpLines) != 1 || !strings.Contains(cpLines[0], "checkpointing container "+name+": ") ||
-			!strings.Contains(cpLines[0], cause) || !strings.Contains(cpLines[0], "CRIU that works") {
-			t.Errorf("stderr should carry one line naming the container, the engine's reason %q and the hint; got:\n%s", cause, r.stderr)
-		}
-		errText := jq(t, manifest, cpArtifacts+`[0].error // ""`)
-		if !strings.Contains(errText, "checkpointing container "+name) || !strings.Contains(errText, cause) {
-			t.Errorf("the checkpoint artifact's error %q lacks the engine's reason %q", errText, cause)
-		}
-		if got := jq(t, manifest, cpArtifacts+`[0].sha256 // "none"`); got != "none" {
-			t.Errorf("a failed checkpoint has a hash: %s", got)
-		}
-		if got := jq(t, manifest, `[.incomplete_reasons[] | select(contains("checkpoint"))] | length`); got == "0" {
-			t.Errorf("the incomplete reasons do not name the checkpoint: %s", jq(t, manifest, ".incomplete_reasons"))
-		}
-		if got := jq(t, custody, `[.actions[] | select(.what == "checkpointed container")][0].error // ""`); !strings.Contains(got, cause) {
-			t.Errorf("the custody action's error %q lacks the engine's reason %q", got, cause)
-		}
-		if files, err := filepath.Glob(filepath.Join(root, "checkpoint", "*")); err != nil || len(files) != 0 {
-			t.Errorf("a failed checkpoint left files in the bundle: %v", files)
-		}
-		if _, err := os.Stat(filepath.Join(root, "container/filesystem.tar")); err != nil {
-			t.Error("the rest of the evidence was not collected after the checkpoint failed")
-		}
-		if v := forensic(t, dir, "verify", "c.tar.gz"); v.code != 2 || !strings.Contains(v.stdout, "INCOMPLETE") {
-			t.Errorf("verify of an intact, incomplete bundle: exit %d, want 2", v.code)
-		}
-		return
+	return r, name, root, dir
+}
+
+// cpArtifacts is the jq filter for the checkpoint artifacts of a manifest.
+const cpArtifacts = `[.artifacts[] | select(.path | startswith("checkpoint/"))]`
+
+// checkpointFails asserts that exporting a container of args with
+// --checkpoint fails with the engine's own reason, and that nothing else
+// is lost.
+func checkpointFails(t *testing.T, args ...string) {
+	t.Helper()
+	cause := engineCause(engineCheckpointError(t, args...))
+	if cause == "" {
+		t.Fatalf("the engine's checkpoint failed without a message")
 	}
+	r, name, root, dir := checkpointExport(t, args...)
+	manifest, custody := filepath.Join(root, "manifest.json"), filepath.Join(root, "custody.json")
+	if r.code != 2 || jq(t, manifest, ".complete") != "false" {
+		t.Errorf("failed checkpoint: exit %d, complete %s; want 2 and false", r.code, jq(t, manifest, ".complete"))
+	}
+	// One clear line: what failed, the engine's reason, what to do.
+	var cpLines []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		// The container's name has "checkpoint" in it too.
+		if strings.Contains(strings.ToLower(strings.ReplaceAll(line, name, "")), "checkpoint") {
+			cpLines = append(cpLines, line)
+		}
+	}
+	if len(cpLines) != 1 || !strings.Contains(cpLines[0], "checkpointing container "+name+": ") ||
+		!strings.Contains(cpLines[0], cause) || !strings.Contains(cpLines[0], "CRIU that works") {
+		t.Errorf("stderr should carry one line naming the container, the engine's reason %q and the hint; got:\n%s", cause, r.stderr)
+	}
+	errText := jq(t, manifest, cpArtifacts+`[0].error // ""`)
+	if !strings.Contains(errText, "checkpointing container "+name) || !strings.Contains(errText, cause) {
+		t.Errorf("the checkpoint artifact's error %q lacks the engine's reason %q", errText, cause)
+	}
+	if got := jq(t, manifest, cpArtifacts+`[0].sha256 // "none"`); got != "none" {
+		t.Errorf("a failed checkpoint has a hash: %s", got)
+	}
+	if got := jq(t, manifest, `[.incomplete_reasons[] | select(contains("checkpoint"))] | length`); got == "0" {
+		t.Errorf("the incomplete reasons do not name the checkpoint: %s", jq(t, manifest, ".incomplete_reasons"))
+	}
+	if got := jq(t, custody, `[.actions[] | select(.what == "checkpointed container")][0].error // ""`); !strings.Contains(got, cause) {
+		t.Errorf("the custody action's error %q lacks the engine's reason %q", got, cause)
+	}
+	if files, err := filepath.Glob(filepath.Join(root, "checkpoint", "*")); err != nil || len(files) != 0 {
+		t.Errorf("a failed checkpoint left files in the bundle: %v", files)
+	}
+	if _, err := os.Stat(filepath.Join(root, "container/filesystem.tar")); err != nil {
+		t.Error("the rest of the evidence was not collected after the checkpoint failed")
+	}
+	if v := forensic(t, dir, "verify", "c.tar.gz"); v.code != 2 || !strings.Contains(v.stdout, "INCOMPLETE") {
+		t.Errorf("verify of an intact, incomplete bundle: exit %d, want 2", v.code)
+	}
+}
+
+// criuInventoryMagic is the first four bytes of a CRIU inventory.img:
+// INVENTORY_MAGIC 0x58313116, little-endian (criu/include/magic.h).
+var criuInventoryMagic = []byte{0x16, 0x31, 0x31, 0x58}
+
+// checkpointSucceeds asserts that exporting a container of args with
+// --checkpoint gives a complete bundle whose checkpoint archive is hashed
+// and holds CRIU images, read with tar and checked at the byte level.
+func checkpointSucceeds(t *testing.T, args ...string) {
+	t.Helper()
+	r, _, root, _ := checkpointExport(t, args...)
+	manifest := filepath.Join(root, "manifest.json")
 	if r.code != 0 || jq(t, manifest, ".complete") != "true" {
-		t.Fatalf("the engine checkpoints here, but the export exited %d, complete %s", r.code, jq(t, manifest, ".complete"))
+		t.Fatalf("the checkpoint on %s: export exited %d, complete %s; want 0 and true", engine.Name, r.code, jq(t, manifest, ".complete"))
 	}
 	cp := jq(t, manifest, cpArtifacts+`[0].path`)
 	if errText := jq(t, manifest, cpArtifacts+`[0].error // ""`); errText != "" {
@@ -471,13 +521,30 @@ func TestCheckpoint(t *testing.T) {
 	if !strings.Contains(string(sums), want+"  "+cp+"\n") {
 		t.Errorf("SHA256SUMS does not list %s", cp)
 	}
-	var images int
+	// tar -tf: the engine wrote the checkpoint as <name>/<image files>.
+	var inventory string
+	var images []string
 	for _, f := range tarList(t, filepath.Join(root, cp)) {
 		if strings.HasSuffix(f, ".img") {
-			images++
+			images = append(images, path.Base(f))
+		}
+		if path.Base(f) == "inventory.img" {
+			inventory = f
 		}
 	}
-	if images == 0 {
-		t.Errorf("checkpoint archive %s holds no CRIU image files", cp)
+	for _, want := range []string{"inventory.img", "pstree.img", "core-1.img", "pages-1.img"} {
+		if !slices.Contains(images, want) {
+			t.Errorf("checkpoint archive %s lacks CRIU's %s: %q", cp, want, images)
+		}
+	}
+	if inventory == "" {
+		return
+	}
+	head, err := exec.Command("tar", "-xOf", filepath.Join(root, cp), inventory).Output()
+	if err != nil {
+		t.Fatalf("tar -xOf %s %s: %v", cp, inventory, err)
+	}
+	if !bytes.HasPrefix(head, criuInventoryMagic) {
+		t.Errorf("%s starts with % x, want CRIU's inventory magic % x", inventory, head[:min(len(head), 8)], criuInventoryMagic)
 	}
 }

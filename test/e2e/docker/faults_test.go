@@ -192,7 +192,7 @@ func TestEngineUnreachable(t *testing.T) {
 func TestStandaloneAndContext(t *testing.T) {
 	name := startContainer(t, busyboxImage, "sleep", "100000")
 	dir := t.TempDir()
-	r := run(t, dir, []string{"DOCKER_HOST=unix:///var/run/docker.sock"}, pluginBinary, "export", "-o", "alone.tar.gz", name)
+	r := run(t, dir, []string{"DOCKER_HOST=" + engine.Host}, pluginBinary, "export", "-o", "alone.tar.gz", name)
 	if r.code != 0 {
 		t.Fatalf("standalone export: exit %d", r.code)
 	}
@@ -202,7 +202,7 @@ func TestStandaloneAndContext(t *testing.T) {
 	}
 	ctxName := "forensic-e2e-ctx"
 	run(t, dir, nil, "docker", "context", "rm", "-f", ctxName)
-	if r := run(t, dir, nil, "docker", "context", "create", ctxName, "--docker", "host=unix:///var/run/docker.sock"); r.code != 0 {
+	if r := run(t, dir, nil, "docker", "context", "create", ctxName, "--docker", "host="+engine.Host); r.code != 0 {
 		t.Fatalf("docker context create: %s", r.stderr)
 	}
 	defer run(t, dir, nil, "docker", "context", "rm", "-f", ctxName)

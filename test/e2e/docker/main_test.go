@@ -59,9 +59,12 @@ func setup() (int, error) {
 			return 1, fmt.Errorf("%s is needed: %w", tool, err)
 		}
 	}
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("no Docker Engine answers (run test/docker/engine ensure): %v: %s", err, out)
+	e, err := detectEngine()
+	if err != nil {
+		return 1, err
 	}
+	engine = e
+	fmt.Printf("docker e2e: engine %s\n", engine)
 	work, err := os.MkdirTemp("", "forensic-e2e-docker-")
 	if err != nil {
 		return 1, err
