@@ -114,6 +114,11 @@ const (
 	SkipNoRead     = "no read permission (guard page or reserved address space)"
 	SkipFileBacked = "unchanged read-only file mapping: its data is the file's (--memory-skip-file-backed)"
 	SkipMaxBytes   = "over the size limit (--memory-max-bytes)"
+	// SkipDontDump is a mapping the process excluded from core dumps
+	// (madvise MADV_DONTDUMP, smaps VmFlags "dd"), such as the vDSO
+	// getrandom state: the kernel's core dumps and gdb's gcore leave it
+	// out too.
+	SkipDontDump   = "excluded from core dumps by the process (MADV_DONTDUMP)"
 	SkipNotReached = "not reached: the dump stopped before this mapping"
 )
 
@@ -201,14 +206,11 @@ func dump(ctx context.Context, w io.Writer, o Options, r *Report) (err error) {
 	if err != nil {
 		return err
 	}
-	var anon map[uint64]uint64
-	if o.SkipFileBacked {
-		sm, err := os.ReadFile(filepath.Join(proc, "smaps"))
-		if err != nil {
-			return fmt.Errorf("reading smaps for --memory-skip-file-backed: %w", err)
-		}
-		anon = anonymousKB(sm)
+	sm, err := os.ReadFile(filepath.Join(proc, "smaps"))
+	if err != nil {
+		return fmt.Errorf("reading smaps: %w", err)
 	}
+	smaps := parseSmaps(sm)
 	mem, err := unix.Open(filepath.Join(proc, "mem"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("opening the memory: %w", err)
@@ -228,7 +230,9 @@ func dump(ctx context.Context, w io.Writer, o Options, r *Report) (err error) {
 		switch {
 		case m.perms[0] != 'r':
 			rm.Skipped = SkipNoRead
-		case o.SkipFileBacked && m.file() && m.perms[1] != 'w' && anon[m.start] == 0:
+		case smaps[m.start].dontDump:
+			rm.Skipped = SkipDontDump
+		case o.SkipFileBacked && m.file() && m.perms[1] != 'w' && smaps[m.start].anonKB == 0:
 			rm.Skipped = SkipFileBacked
 		default:
 			if _, err := unix.Pread(mem, probe, int64(m.start)); err != nil {

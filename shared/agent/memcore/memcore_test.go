@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,14 @@ func runTarget() {
 		panic(err)
 	}
 	os.Remove(f.Name())
+	dd, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		panic(err)
+	}
+	copy(dd, marker)
+	if err := unix.Madvise(dd, unix.MADV_DONTDUMP); err != nil {
+		panic(err)
+	}
 	stackAddr := make(chan uintptr)
 	for i := range 3 {
 		go func() {
@@ -97,8 +106,8 @@ func runTarget() {
 		}()
 	}
 	sa := <-stackAddr
-	fmt.Printf("READY %s %#x %#x %#x %#x\n", marker, uintptr(unsafePointer(&heap[0])), sa,
-		uintptr(unsafePointer(&guard[0])), uintptr(unsafePointer(&past[0])))
+	fmt.Printf("READY %s %#x %#x %#x %#x %#x\n", marker, uintptr(unsafePointer(&heap[0])), sa,
+		uintptr(unsafePointer(&guard[0])), uintptr(unsafePointer(&past[0])), uintptr(unsafePointer(&dd[0])))
 	io.Copy(io.Discard, os.Stdin)
 	runtime.KeepAlive(past)
 }
@@ -109,6 +118,7 @@ type target struct {
 	pid                         int
 	marker                      string
 	heap, stack, guard, pastEOF uint64
+	dontDump                    uint64
 }
 
 func startTarget(t *testing.T) *target {
@@ -127,7 +137,7 @@ func startTarget(t *testing.T) *target {
 		t.Fatalf("target: %v", err)
 	}
 	tg := &target{cmd: cmd, stdin: stdin, pid: cmd.Process.Pid}
-	if _, err := fmt.Sscanf(line, "READY %s %v %v %v %v", &tg.marker, &tg.heap, &tg.stack, &tg.guard, &tg.pastEOF); err != nil {
+	if _, err := fmt.Sscanf(line, "READY %s %v %v %v %v %v", &tg.marker, &tg.heap, &tg.stack, &tg.guard, &tg.pastEOF, &tg.dontDump); err != nil {
 		t.Fatalf("target said %q: %v", line, err)
 	}
 	return tg
@@ -234,14 +244,15 @@ func parseNotes(t *testing.T, f *elf.File) []elfNote {
 func TestDumpIsACore(t *testing.T) {
 	testutil.RequireRoot(t, "ptrace of a child is allowed for the same user, but the test also reads /proc/PID/mem like the agent does as root")
 	tg := startTarget(t)
+	// The Go runtime may start threads at any time (and ends none): the
+	// threads before the dump must all be in the core, and the core's
+	// must all be there after.
+	before := tasksOf(t, tg.pid)
 	path, r, err := dumpFile(t, Options{PID: tg.pid})
 	if err != nil {
 		t.Fatalf("Dump: %v (report errors %v)", err, r.Errors)
 	}
-	// The threads that exist now existed during the dump: the target
-	// makes none after it said READY but the Go runtime may, so list
-	// them after.
-	threads := tasksOf(t, tg.pid)
+	after := tasksOf(t, tg.pid)
 	running(t, tg.pid)
 	if !r.Complete || r.Incomplete || r.Truncated {
 		t.Errorf("report complete=%v incomplete=%v truncated=%v, errors %v", r.Complete, r.Incomplete, r.Truncated, r.Errors)
@@ -281,16 +292,19 @@ func TestDumpIsACore(t *testing.T) {
 			tids = append(tids, int(binary.LittleEndian.Uint32(n.desc[32:])))
 		}
 	}
-	if len(tids) != len(threads) || tids[0] != tg.pid {
-		t.Errorf("NT_PRSTATUS for threads %v, the process has %v (main thread first)", tids, threads)
+	if len(tids) == 0 || tids[0] != tg.pid || !subset(before, tids) || !subset(tids, after) {
+		t.Errorf("NT_PRSTATUS for threads %v, the process had %v before and %v after (main thread first)", tids, before, after)
+	}
+	if len(r.Threads) != len(tids) {
+		t.Errorf("report lists %d threads, the core %d", len(r.Threads), len(tids))
 	}
 	for _, typ := range []uint32{uint32(elf.NT_PRPSINFO), ntAuxv, ntFile, ntSiginfo} {
 		if count[typ] != 1 {
 			t.Errorf("%d notes of type %#x, want 1", count[typ], typ)
 		}
 	}
-	if count[uint32(elf.NT_FPREGSET)] != len(threads) {
-		t.Errorf("%d NT_FPREGSET for %d threads", count[uint32(elf.NT_FPREGSET)], len(threads))
+	if count[uint32(elf.NT_FPREGSET)] != len(tids) {
+		t.Errorf("%d NT_FPREGSET for %d threads", count[uint32(elf.NT_FPREGSET)], len(tids))
 	}
 	for what, addr := range map[string]uint64{"heap": tg.heap, "stack": tg.stack} {
 		b, err := readAt(f, addr, len(tg.marker))
@@ -308,14 +322,24 @@ func TestDumpIsACore(t *testing.T) {
 			t.Errorf("readelf -n -l does not show %s:\n%s", want, out)
 		}
 	}
-	if n := bytes.Count(out, []byte("NT_PRSTATUS")); n != len(threads) {
-		t.Errorf("readelf lists %d NT_PRSTATUS for %d threads", n, len(threads))
+	if n := bytes.Count(out, []byte("NT_PRSTATUS")); n != len(tids) {
+		t.Errorf("readelf lists %d NT_PRSTATUS for %d threads", n, len(tids))
 	}
+}
+
+func subset(a, b []int) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestUnreadableMappingsAreListed: a PROT_NONE guard region, [vvar] and
 // file pages past the end of the file do not stop the dump; each is
-// listed with why.
+// listed with why. A page the process marked MADV_DONTDUMP is left out
+// and listed, as the kernel and gcore do.
 func TestUnreadableMappingsAreListed(t *testing.T) {
 	testutil.RequireRoot(t, "reads /proc/PID/mem like the agent")
 	tg := startTarget(t)
@@ -338,6 +362,9 @@ func TestUnreadableMappingsAreListed(t *testing.T) {
 	if g := find(tg.guard); g.Skipped != SkipNoRead || g.Bytes != 0 {
 		t.Errorf("guard region: skipped %q, %d bytes", g.Skipped, g.Bytes)
 	}
+	if d := find(tg.dontDump); d.Skipped != SkipDontDump || d.Bytes != 0 {
+		t.Errorf("MADV_DONTDUMP page: skipped %q, %d bytes", d.Skipped, d.Bytes)
+	}
 	p := find(tg.pastEOF)
 	if p.Bytes != 3*4096 || len(p.Unreadable) != 1 || p.Unreadable[0].Start != hex(tg.pastEOF+4096) || p.Unreadable[0].End != hex(tg.pastEOF+3*4096) {
 		t.Errorf("file mapping past EOF: %d bytes, unreadable %+v; want pages 2 and 3 listed", p.Bytes, p.Unreadable)
@@ -346,7 +373,8 @@ func TestUnreadableMappingsAreListed(t *testing.T) {
 	for _, m := range r.Mappings {
 		if m.Path == "[vvar]" {
 			vvar = true
-			if !strings.HasPrefix(m.Skipped, "unreadable: ") || m.Bytes != 0 {
+			// The kernel marks it do-not-dump, and it cannot be read.
+			if !strings.HasPrefix(m.Skipped, "unreadable: ") && m.Skipped != SkipDontDump || m.Bytes != 0 {
 				t.Errorf("[vvar]: skipped %q, %d bytes", m.Skipped, m.Bytes)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -131,18 +132,30 @@ func parseMaps(b []byte) ([]mapping, error) {
 	return ms, sc.Err()
 }
 
-// anonymousKB reads, per mapping start, the "Anonymous:" field of
-// /proc/PID/smaps: how much of a file mapping was written to (copied on
-// write) and so is no longer the file's data.
-func anonymousKB(b []byte) map[uint64]uint64 {
-	out := map[uint64]uint64{}
+// smapsInfo is what Dump needs from /proc/PID/smaps for one mapping.
+type smapsInfo struct {
+	// anonKB is the "Anonymous:" field: how much of a file mapping was
+	// written to (copied on write) and so is no longer the file's data.
+	anonKB uint64
+	// dontDump is the "dd" VmFlag: the process asked, with
+	// madvise(MADV_DONTDUMP), that the mapping be left out of core dumps.
+	dontDump bool
+}
+
+// parseSmaps reads /proc/PID/smaps per mapping start.
+func parseSmaps(b []byte) map[uint64]smapsInfo {
+	out := map[uint64]smapsInfo{}
 	var cur uint64
 	for _, line := range strings.Split(string(b), "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && !strings.Contains(k, " ") && !strings.Contains(k, "-") {
-			if k == "Anonymous" {
-				n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-				out[cur] = n
+			in := out[cur]
+			switch k {
+			case "Anonymous":
+				in.anonKB, _ = strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			case "VmFlags":
+				in.dontDump = slices.Contains(strings.Fields(v), "dd")
 			}
+			out[cur] = in
 			continue
 		}
 		if s, _, ok := strings.Cut(line, "-"); ok {
