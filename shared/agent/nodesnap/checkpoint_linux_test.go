@@ -53,3 +53,31 @@ func TestCheckpoints(t *testing.T) {
 		t.Errorf("checkpoints report %+v", cps)
 	}
 }
+
+// TestCRIULogs: CRIU's log of a failed checkpoint is streamed byte for
+// byte, kept on the node, and its "Error (" lines are in the report; a
+// missing log is a report line and no failure of the session.
+func TestCRIULogs(t *testing.T) {
+	root := t.TempDir()
+	log := "(00.002) Dumping task\n(00.010) Error (criu/sk-inet.c:191): inet: Can't dump a listening socket\n(00.011) Error (criu/cr-dump.c:1650): Dump files failed\n"
+	p := "/run/ctr/k8s.io/abc/criu-dump.log"
+	writeFile(t, root, p, []byte(log))
+	req := testRequest()
+	req.Containers = nil
+	req.CRIULogs = []CRIULog{{Container: "app", Path: p}, {Container: "side", Path: "/run/ctr/k8s.io/gone/criu-dump.log"}}
+	r := runSnap(t, Config{Request: req, HostRoot: root})
+	if r.err != nil {
+		t.Fatalf("Run: %v", r.err)
+	}
+	if got := string(r.read(t, "checkpoint/app.criu-dump.log")); got != log {
+		t.Errorf("criu log %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+		t.Errorf("the criu log is gone from the node: %v", err)
+	}
+	logs := r.rep.CRIULogs
+	if len(logs) != 2 || len(logs[0].ErrorLines) != 2 || !strings.Contains(logs[0].ErrorLines[0], "listening socket") ||
+		logs[1].Artifact != "" || !strings.Contains(logs[1].Error, "no such file") {
+		t.Errorf("criu logs report %+v", logs)
+	}
+}

@@ -133,7 +133,9 @@ func (ls *logSet) scan() (int, error) {
 			}
 			n, err := ls.add(name)
 			if err != nil {
-				return added, err
+				// One unreadable file does not cost the others.
+				ls.skipped[name] = err.Error()
+				continue
 			}
 			fresh += n
 		}

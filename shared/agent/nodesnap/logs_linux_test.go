@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fakeKubelet writes a container's log folder the way the kubelet and the
@@ -359,5 +361,23 @@ func TestLogsMissingFolder(t *testing.T) {
 	}
 	if e := r.rep.Containers[0].Logs.Error; !strings.Contains(e, "no log folder") {
 		t.Errorf("logs error %q, want no log folder", e)
+	}
+}
+
+// TestLogsNotRegularFile: something in the folder that is no regular
+// file (a FIFO, which would block a reader) is listed as skipped with the
+// reason, never opened, and the other files are still collected.
+func TestLogsNotRegularFile(t *testing.T) {
+	root := t.TempDir()
+	k := newFakeKubelet(t, root)
+	k.write(10)
+	if err := unix.Mkfifo(filepath.Join(k.dir, "0.log.fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runSnap(t, Config{Request: testRequest(), HostRoot: root})
+	logs := r.rep.Containers[0].Logs
+	checkEveryLineOnce(t, primaryLines(t, r), 10)
+	if len(logs.Skipped) != 1 || !strings.Contains(logs.Skipped[0], "0.log.fifo: not a regular file") {
+		t.Errorf("skipped %q", logs.Skipped)
 	}
 }

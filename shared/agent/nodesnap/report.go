@@ -23,6 +23,7 @@ type Report struct {
 	Sandbox           Record             `json:"pod_sandbox_status"`
 	Journal           JournalReport      `json:"journal"`
 	Checkpoints       []CheckpointReport `json:"checkpoints,omitempty"`
+	CRIULogs          []CRIULogReport    `json:"criu_logs,omitempty"`
 	// Errors are the problems not tied to one artifact.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -146,6 +147,17 @@ type CheckpointReport struct {
 	DeleteRequested bool   `json:"delete_requested"`
 	Deleted         bool   `json:"deleted"`
 	Error           string `json:"error,omitempty"`
+}
+
+// CRIULogReport is CRIU's log of a failed checkpoint.
+type CRIULogReport struct {
+	Container string `json:"container"`
+	HostPath  string `json:"host_path"`
+	Artifact  string `json:"artifact,omitempty"`
+	Bytes     int64  `json:"bytes"`
+	// ErrorLines are the log's "Error (" lines (at most 50).
+	ErrorLines []string `json:"error_lines,omitempty"`
+	Error      string   `json:"error,omitempty"`
 }
 
 func newReport(cfg Config) *Report {

@@ -29,6 +29,9 @@ type Request struct {
 	// before it are left out.
 	Since       time.Time    `json:"since"`
 	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+	// CRIULogs are CRIU's logs of checkpoints that failed, as the kube
+	// side read their paths from the kubelet's error.
+	CRIULogs []CRIULog `json:"criu_logs,omitempty"`
 }
 
 // Container is one selected container of the pod.
@@ -46,12 +49,18 @@ type Checkpoint struct {
 	Delete bool `json:"delete"`
 }
 
-// ParseRequest decodes and validates a request given as JSON.
+// CRIULog is CRIU's log of a failed checkpoint, on the node. It is
+// streamed read-only and never deleted.
+type CRIULog struct {
+	Container string `json:"container"`
+	Path      string `json:"path"`
+}
+
+// ParseRequest decodes and validates a request given as JSON. Unknown
+// fields are ignored, so that either side of the contract can add one.
 func ParseRequest(s string) (Request, error) {
 	var r Request
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
 		return r, fmt.Errorf("decoding the request: %w", err)
 	}
 	return r, r.Validate()
@@ -79,6 +88,12 @@ func (r Request) Validate() error {
 		}
 		if c.Path == "" {
 			errs = append(errs, fmt.Errorf("checkpoint of %s has no path", c.Container))
+		}
+		paths = append(paths, c.Path)
+	}
+	for _, c := range r.CRIULogs {
+		if !validName(c.Container) || c.Path == "" {
+			errs = append(errs, fmt.Errorf("criu log of %q: a plain container name and a path are needed", c.Container))
 		}
 		paths = append(paths, c.Path)
 	}
@@ -131,4 +146,9 @@ func JournalArtifact(hostPath string) string {
 // CheckpointArtifact names a container's checkpoint archive.
 func CheckpointArtifact(container string) string {
 	return "checkpoint/" + container + ".tar"
+}
+
+// CRIULogArtifact names CRIU's log of a container's failed checkpoint.
+func CRIULogArtifact(container string) string {
+	return "checkpoint/" + container + ".criu-dump.log"
 }

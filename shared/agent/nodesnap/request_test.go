@@ -16,15 +16,19 @@ func TestParseRequest(t *testing.T) {
 	if r.Containers[0].ContainerID != "containerd://abc" || !r.Checkpoints[0].Delete || r.Since.IsZero() {
 		t.Errorf("parsed %+v", r)
 	}
+	// A field a newer kube side adds is ignored.
+	if _, err := ParseRequest(`{"namespace":"a","pod":"b","pod_uid":"c","something_new":[1]}`); err != nil {
+		t.Errorf("unknown field: %v", err)
+	}
 	for _, tc := range []struct{ name, json, want string }{
 		{"not json", `{`, "decoding the request"},
-		{"unknown field", `{"namespace":"a","pod":"b","pod_uid":"c","podLogsDir":"/x"}`, `unknown field "podLogsDir"`},
 		{"no pod", `{"namespace":"a"}`, "needs namespace, pod and pod_uid"},
 		{"bad id", `{"namespace":"a","pod":"b","pod_uid":"c","containers":[{"name":"app","container_id":"abc"}]}`, "not <runtime>://<id>"},
 		{"bad name", `{"namespace":"a","pod":"b","pod_uid":"c","containers":[{"name":"../x","container_id":"containerd://abc"}]}`, "not a plain name"},
 		{"relative dir", `{"namespace":"a","pod":"b","pod_uid":"c","pod_logs_dir":"pods"}`, `"pods" is not absolute`},
 		{"tcp endpoint", `{"namespace":"a","pod":"b","pod_uid":"c","cri_endpoint":"tcp://1.2.3.4:1"}`, "not unix:///PATH"},
 		{"checkpoint without path", `{"namespace":"a","pod":"b","pod_uid":"c","checkpoints":[{"container":"app"}]}`, "has no path"},
+		{"criu log without path", `{"namespace":"a","pod":"b","pod_uid":"c","criu_logs":[{"container":"app"}]}`, "a plain container name and a path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRequest(tc.json)

@@ -278,6 +278,12 @@ func (s *snap) collect(ctx context.Context) {
 		}
 		s.checkpoint(ctx, cp)
 	}
+	for _, l := range req.CRIULogs {
+		if ctx.Err() != nil || s.dead() {
+			return
+		}
+		s.criuLog(ctx, l)
+	}
 }
 
 // errText is err's text, or "" for nil.
