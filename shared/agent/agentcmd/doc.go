@@ -4,6 +4,7 @@
 // agent image made from the plugin's own executable):
 //
 //	forensic-agent run --target-pid 1 --pcap 30s --fs --proc
+//	forensic-agent node --request JSON --host-root /host
 //	forensic-agent version
 //	forensic-agent unpack --dir DIR < stream
 //	forensic-agent image -o agent-image.tar
