@@ -15,14 +15,15 @@ import (
 var htmlTemplate string
 
 var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"time":   fmtTime,
-	"short":  shortDigest,
-	"line":   oneLine,
-	"bytes":  collect.HumanBytes,
-	"upper":  strings.ToUpper,
-	"join":   strings.Join,
-	"sevcol": sevColor,
-	"deref":  func(p *int) int { return *p },
+	"time":    fmtTime,
+	"short":   shortDigest,
+	"line":    oneLine,
+	"bytes":   collect.HumanBytes,
+	"upper":   strings.ToUpper,
+	"join":    strings.Join,
+	"sevcol":  sevColor,
+	"vulncol": htmlVulnSeverity,
+	"deref":   func(p *int) int { return *p },
 }).Parse(htmlTemplate))
 
 // svgRow is one stage of the drawn timeline, with its geometry.
@@ -76,6 +77,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	pg := htmlPage{Report: r, Generated: fmtTime(&r.Analyzed)}
 	worst := map[int]Severity{}
 	for _, f := range r.Findings {
+		if f.Category == CategoryVulnerability {
+			continue // in the Vulnerabilities section
+		}
 		if f.Category == CategorySecret {
 			pg.Secrets = append(pg.Secrets, f)
 		} else {

@@ -88,6 +88,9 @@ type Report struct {
 	// Findings are sorted by severity, then stage, then path.
 	Findings []Finding `json:"findings"`
 	Packages []Package `json:"packages"`
+	// Vulnerabilities are the packages' known vulnerabilities, when an
+	// OSV database was given (MatchVulnerabilities).
+	Vulnerabilities *Vulnerabilities `json:"vulnerabilities,omitempty"`
 	// Checkpoint, Core and Search are the reports of a CRIU checkpoint,
 	// an ELF core and a memory search (memory.go).
 	Checkpoint *criu.Checkpoint `json:"checkpoint,omitempty"`

@@ -157,6 +157,10 @@ var catalogue = []Rule{
 		Reason: "hard link to a path that is not an earlier entry of the archive"},
 	{ID: ruleDuplicateEntry, Category: CategoryArchive, Severity: Low,
 		Reason: "the archive holds a path twice: the later entry wins on extraction and hides the first from most tools"},
+
+	// Known vulnerabilities of installed packages (--vulns).
+	{ID: ruleKnownVulnerability, Category: CategoryVulnerability, Severity: Medium, Varies: true,
+		Reason: "an installed package's version is affected by a record of the OSV database: rated by its CVSS v3 score or the record's own word (medium when the record rates it not at all)"},
 }
 
 // ruleIndex finds catalogue rows by ID.

@@ -27,7 +27,7 @@ func TestCatalogue(t *testing.T) {
 		}
 		seen[r.ID] = true
 		switch r.Category {
-		case CategorySuspicious, CategorySecret, CategoryIntegrity, CategoryArchive:
+		case CategorySuspicious, CategorySecret, CategoryIntegrity, CategoryArchive, CategoryVulnerability:
 		default:
 			t.Errorf("rule %q: unknown category %q", r.ID, r.Category)
 		}
@@ -247,7 +247,7 @@ raises it makes its finding with ` + "`Finding{Rule: ...}.ruled()`" + `.
 	cat := ""
 	titles := map[string]string{
 		CategorySuspicious: "Suspicious files", CategorySecret: "Secrets",
-		CategoryIntegrity: "Integrity", CategoryArchive: "Archive entries",
+		CategoryIntegrity: "Integrity", CategoryArchive: "Archive entries", CategoryVulnerability: "Known vulnerabilities",
 	}
 	for _, r := range Rules() {
 		if r.Category != cat {

@@ -26,7 +26,11 @@ func (r *Report) SBOM() sbom.BOM {
 	for _, p := range r.Packages {
 		pkgs = append(pkgs, sbom.Package{Package: p.Package, Layer: p.Layer})
 	}
-	return sbom.New(subject, sbom.Tool{Name: r.Tool.Name, Version: r.Tool.Version}, pkgs, r.Analyzed)
+	b := sbom.New(subject, sbom.Tool{Name: r.Tool.Name, Version: r.Tool.Version}, pkgs, r.Analyzed)
+	// Every vulnerability names a package of r.Packages, given to New in
+	// order: adding them cannot fail.
+	_ = r.sbomVulnerabilities(&b)
+	return b
 }
 
 // WriteSBOM writes the report's packages as CycloneDX 1.5 JSON.

@@ -113,6 +113,9 @@ func (r *Report) WriteText(w io.Writer) error {
 
 	var sec, other []Finding
 	for _, f := range r.Findings {
+		if f.Category == CategoryVulnerability {
+			continue // listed under VULNERABILITIES
+		}
 		if f.Category == CategorySecret {
 			sec = append(sec, f)
 		} else {
@@ -146,6 +149,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	p("\n")
 	writeGoPrograms(&b, r.Packages)
+	writeVulns(&b, r)
 	var counts []string
 	for _, s := range Severities {
 		if n := r.Summary.Findings[s]; n > 0 {

@@ -42,6 +42,10 @@ type BOM struct {
 	Version      int         `json:"version"`
 	Metadata     Metadata    `json:"metadata"`
 	Components   []Component `json:"components"`
+	// Vulnerabilities are the known vulnerabilities of the components.
+	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
+	// refs is the bom-ref of each package given to New, in order.
+	refs []string
 }
 
 // Metadata is the document's metadata.
@@ -107,6 +111,7 @@ func New(subject Subject, tool Tool, pkgs []Package, now time.Time) BOM {
 			ref = fmt.Sprintf("%s#%d", purl, i)
 		}
 		seen[ref] = true
+		b.refs = append(b.refs, ref)
 		c := Component{BOMRef: ref, Type: "library", Name: p.Name, Version: p.Version, PURL: purl,
 			Properties: []Property{{Name: "forensic:path", Value: p.Path}}}
 		if p.Layer != "" {
