@@ -77,12 +77,11 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	pg := htmlPage{Report: r, Generated: fmtTime(&r.Analyzed)}
 	worst := map[int]Severity{}
 	for _, f := range r.Findings {
-		if f.Category == CategoryVulnerability {
-			continue // in the Vulnerabilities section
-		}
-		if f.Category == CategorySecret {
+		switch f.Category {
+		case CategoryVulnerability: // in the Vulnerabilities section
+		case CategorySecret:
 			pg.Secrets = append(pg.Secrets, f)
-		} else {
+		default:
 			pg.Others = append(pg.Others, f)
 		}
 		if f.Stage != nil && f.Severity.Rank() > worst[*f.Stage].Rank() {
