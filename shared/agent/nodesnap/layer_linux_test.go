@@ -238,3 +238,51 @@ func TestLayerNotFound(t *testing.T) {
 		}
 	})
 }
+
+// TestLayerKindsThroughLowers: a path the container created is added even
+// when a lower layer below a whiteout or below an opaque folder holds it
+// (the image did not show it), and changed when the image showed it. A
+// folder renamed by overlay (redirect xattr) is noted in the report.
+func TestLayerKindsThroughLowers(t *testing.T) {
+	root := fakeContainerHost(t)
+	top, bottom, upper := "/var/lib/ctr/snap/1/fs", "/var/lib/ctr/snap/0/fs", "/var/lib/ctr/snap/9/fs"
+	writeFile(t, root, bottom+"/srv/gone", []byte("deleted by the top image layer"))
+	writeFile(t, root, bottom+"/srv/kept", []byte("kept"))
+	if err := os.MkdirAll(filepath.Join(root, top, "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mknod(filepath.Join(root, top, "srv/gone"), unix.S_IFCHR, 0); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, bottom+"/var/cache/x", []byte("hidden by the opaque folder above"))
+	writeFile(t, root, top+"/var/cache/y", []byte("y"))
+	if err := unix.Setxattr(filepath.Join(root, top, "var/cache"), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, upper+"/srv/gone", []byte("new"))
+	writeFile(t, root, upper+"/srv/kept", []byte("changed"))
+	writeFile(t, root, upper+"/var/cache/x", []byte("new"))
+	writeFile(t, root, upper+"/var/cache/y", []byte("changed"))
+	writeFile(t, root, upper+"/moved/f", []byte("f"))
+	if err := unix.Setxattr(filepath.Join(root, upper, "moved"), "trusted.overlay.redirect", []byte("/old"), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := runSnap(t, Config{Request: testRequest(), HostRoot: root})
+	var changes []Change
+	if err := json.Unmarshal(r.read(t, "node/app/diff.json"), &changes); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, c := range changes {
+		kinds[c.Path] = c.Kind
+	}
+	for p, want := range map[string]string{"/srv/gone": KindAdded, "/srv/kept": KindChanged, "/var/cache/x": KindAdded, "/var/cache/y": KindChanged} {
+		if kinds[p] != want {
+			t.Errorf("%s: kind %q, want %q", p, kinds[p], want)
+		}
+	}
+	errs := strings.Join(r.rep.Containers[0].Layer.EntryErrors, "\n")
+	if !strings.Contains(errs, "/moved: a folder renamed in the container (overlay redirect from /old)") {
+		t.Errorf("entry errors %q", errs)
+	}
+}

@@ -51,9 +51,11 @@ type layerWriter struct {
 	lowers  []string // under the host root
 	links   map[uint64]string
 	changes []Change
-	entries int
-	bytes   int64
-	errs    []string
+	// opaqueCache remembers which lower folders are opaque.
+	opaqueCache map[string]bool
+	entries     int
+	bytes       int64
+	errs        []string
 }
 
 func (lw *layerWriter) entryErr(rel string, err error) {
@@ -115,6 +117,12 @@ func (lw *layerWriter) entry(rel string) error {
 	}
 	c := Change{Path: "/" + rel, Kind: lw.kind(rel)}
 	var body *os.File
+	if to, ok := overlayXattr(p, "redirect"); ok {
+		lw.entryErr(rel, fmt.Errorf("a folder renamed in the container (overlay redirect from %s): the content it kept from the image is not in this layer", to))
+	}
+	if _, ok := overlayXattr(p, "metacopy"); ok {
+		lw.entryErr(rel, errors.New("a metadata-only copy (overlay metacopy): its data is the image's, not in this layer"))
+	}
 	switch mode {
 	case unix.S_IFDIR:
 		hdr.Typeflag, hdr.Name, c.Type = tar.TypeDir, rel+"/", "dir"
@@ -206,14 +214,40 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// kind is changed when the path exists in a lower directory, else added.
+// kind is changed when the path was visible in the image (the merged
+// lower directories), else added. The lower directories are searched from
+// the top: a whiteout there, or an opaque folder above the path, hides
+// what the layers below hold.
 func (lw *layerWriter) kind(rel string) string {
 	for _, l := range lw.lowers {
-		if _, err := os.Lstat(filepath.Join(l, rel)); err == nil {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(l, rel), &st); err == nil {
+			if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+				return KindAdded // deleted in the image
+			}
 			return KindChanged
+		}
+		for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
+			if lw.opaqueAt(l, dir) {
+				return KindAdded
+			}
 		}
 	}
 	return KindAdded
+}
+
+// opaqueAt reports, with a cache, whether dir is opaque in a lower layer.
+func (lw *layerWriter) opaqueAt(lower, dir string) bool {
+	k := lower + "\x00" + dir
+	v, ok := lw.opaqueCache[k]
+	if !ok {
+		v = opaque(filepath.Join(lower, dir))
+		if lw.opaqueCache == nil {
+			lw.opaqueCache = map[string]bool{}
+		}
+		lw.opaqueCache[k] = v
+	}
+	return v
 }
 
 // opaque reports whether an upper directory hides its lower content.
@@ -226,6 +260,18 @@ func opaque(p string) bool {
 		}
 	}
 	return false
+}
+
+// overlayXattr reads overlay's own attribute name (trusted.overlay.NAME,
+// or user.overlay.NAME in userxattr mounts).
+func overlayXattr(p, name string) (string, bool) {
+	for _, prefix := range []string{"trusted.overlay.", "user.overlay."} {
+		b := make([]byte, 4096)
+		if n, err := unix.Lgetxattr(p, prefix+name, b); err == nil {
+			return string(b[:n]), true
+		}
+	}
+	return "", false
 }
 
 // xattrs returns the extended attributes of p other than overlay's own.
