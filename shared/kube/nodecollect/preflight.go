@@ -71,7 +71,7 @@ func Preflight(ctx context.Context, c *kube.Cluster, o *Options) Plan {
 		row.Status, row.Why = kube.StatusCannot, why
 	}
 	if row.Status == kube.StatusCannot {
-		row.Why += " (bind Role and ClusterRole forensic-node-evidence, deploy/rbac/forensic-node-evidence.yaml)"
+		row.Why += " (bind ClusterRole forensic-node-evidence with a RoleBinding in namespace " + ns + ", and forensic-capture-nodes: deploy/rbac/forensic-node-evidence.yaml)"
 	}
 	p.Rows = append(p.Rows, row)
 	if o.Checkpoint {
