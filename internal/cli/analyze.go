@@ -16,6 +16,7 @@ import (
 
 	"github.com/forensic-tools/forensic/shared/analyze"
 	"github.com/forensic-tools/forensic/shared/analyze/tarscan"
+	"github.com/forensic-tools/forensic/shared/analyze/vulns"
 	"github.com/forensic-tools/forensic/shared/version"
 )
 
@@ -37,6 +38,8 @@ type AnalyzeOptions struct {
 	FailOn      string
 	MaxEntries  int64
 	MaxBytes    ByteSize
+	// Vulns are the OSV database files or folders of --vulns.
+	Vulns []string
 	// Search, SearchRegex, Context and CoreDir read process memory of a
 	// checkpoint or a core.
 	Search      string
@@ -74,6 +77,11 @@ of this tool, recognised by content, and reports:
              --show-secrets
   packages   dpkg, apk, Python, npm and gem packages; --sbom writes them as
              CycloneDX 1.5 JSON for vulnerability scanners
+  vulns      with --vulns DB, the packages' known vulnerabilities from an OSV
+             database on disk (osv.dev's per-ecosystem all.zip exports, read
+             in place, nothing fetched): ID, aliases, severity and CVSS,
+             installed and fixed version, the layer; in every report and the
+             SBOM, with each database file's SHA-256 and newest record
 
 A CRIU checkpoint (a kubelet checkpoint archive, a CRIU image folder or tar,
 a Docker checkpoint) and an ELF process core are reported with their
@@ -96,6 +104,7 @@ with findings at or above --fail-on; 130 interrupted.`,
   %[1]s analyze -o json web-20261129T124000Z.tar.gz | jq '.findings[] | select(.severity=="critical")'
   %[1]s analyze --html report.html --sbom app.cdx.json app.tar.gz
   %[1]s analyze --fail-on high app.tar
+  %[1]s analyze --vulns osv/ --fail-on critical app.tar   # osv/Debian/all.zip, osv/PyPI/all.zip, ...
   %[1]s analyze --search password --context 32 checkpoint-web_default-app-2026-12-06T20:00:00Z.tar
   %[1]s analyze --core-dir cores/ checkpoint.tar && gdb -c cores/core.1`, commandPath),
 		Args: cobra.ExactArgs(1),
@@ -121,6 +130,7 @@ func (o *AnalyzeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.FailOn, "fail-on", "", "exit with status 3 when a finding has this `SEVERITY` or a higher one (critical, high, medium, low, info)")
 	fs.Int64Var(&o.MaxEntries, "max-entries", o.MaxEntries, "stop after this many archive entries, nested ones included (tar bomb guard)")
 	fs.Var(&o.MaxBytes, "max-bytes", "stop after reading this much file content, e.g. 64GiB (tar bomb guard)")
+	fs.StringArrayVar(&o.Vulns, "vulns", nil, "match the packages against the OSV database `DB`: an osv.dev all.zip export or a folder of them (repeatable)")
 	fs.StringVar(&o.Search, "search", "", "list every place `STRING` is in the memory of a checkpoint or a core")
 	fs.StringVar(&o.SearchRegex, "search-regex", "", "list every match of the regular expression `RE` in the memory of a checkpoint or a core")
 	fs.IntVar(&o.Context, "context", 0, "show `N` bytes before and after each --search hit")
@@ -194,6 +204,15 @@ func (o *AnalyzeOptions) Run(parent context.Context) error {
 	if o.SearchRegex != "" {
 		mem.Regex = regexp.MustCompile(o.SearchRegex) // checked by Validate
 	}
+	var db *vulns.DB
+	if len(o.Vulns) > 0 {
+		// Opened first: a damaged database is said before a long analysis.
+		var err error
+		if db, err = vulns.Open(o.Vulns); err != nil {
+			return Exit(AnalyzeNothing, fmt.Errorf("--vulns: %w", err))
+		}
+		defer db.Close()
+	}
 	rep, err := analyze.Analyze(ctx, o.File, analyze.Options{
 		MaxEntries: o.MaxEntries, MaxBytes: int64(o.MaxBytes), ShowSecrets: o.ShowSecrets,
 		Tool:   analyze.Tool{Name: o.CommandPath + " analyze", Version: version.Version},
@@ -204,6 +223,14 @@ func (o *AnalyzeOptions) Run(parent context.Context) error {
 			return Exit(AnalyzeSignal, ErrInterrupted)
 		}
 		return Exit(AnalyzeNothing, err)
+	}
+	if db != nil {
+		if err := rep.MatchVulnerabilities(ctx, db); err != nil {
+			if errors.Is(context.Cause(ctx), ErrInterrupted) {
+				return Exit(AnalyzeSignal, ErrInterrupted)
+			}
+			return Exit(AnalyzeNothing, err)
+		}
 	}
 	if o.HTML != "" {
 		if err := writeNew(o.HTML, rep.WriteHTML); err != nil {
