@@ -239,6 +239,7 @@ func (ls *logSet) read(ctx context.Context, f *logFile) {
 			return
 		}
 	}
+	f.err = fmt.Errorf("stopped after %d bytes of %s: %w", f.off, path.Join(ls.dir, f.name), ctx.Err())
 }
 
 // finish closes every artifact and decides which files are primary.
