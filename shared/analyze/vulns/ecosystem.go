@@ -42,14 +42,24 @@ var distros = map[string]string{
 	"opensuse-tumbleweed": "openSUSE", "sles": "SUSE", "mageia": "Mageia", "openEuler": "openEuler", "azurelinux": "Azure Linux",
 }
 
+// family is the package type of each distribution ecosystem.
+var family = map[string]string{
+	"Debian": "deb", "Ubuntu": "deb", "Alpine": "apk", "Wolfi": "apk", "Chainguard": "apk",
+	"Red Hat": "rpm", "Rocky Linux": "rpm", "AlmaLinux": "rpm", "openSUSE": "rpm", "SUSE": "rpm",
+	"Mageia": "rpm", "openEuler": "rpm", "Azure Linux": "rpm",
+}
+
 // targetOf is where a package is looked up; ok is false for packages of
 // an ecosystem OSV has no ordering for here.
 func targetOf(p Package, rel Release) (target, bool) {
 	switch p.Type {
 	case "deb", "apk", "rpm":
-		eco := distros[rel.ID]
-		if eco == "" {
-			eco = map[string]string{"deb": "Debian", "apk": "Alpine"}[p.Type]
+		// The package manager decides the ecosystem, the os-release only
+		// which of its family (Ubuntu's dpkg, Wolfi's apk, Rocky's rpm)
+		// and the release, when it is of that family.
+		eco := map[string]string{"deb": "Debian", "apk": "Alpine"}[p.Type]
+		if d := distros[rel.ID]; d != "" && family[d] == p.Type {
+			eco = d
 		}
 		if eco == "" {
 			return target{}, false
@@ -58,7 +68,11 @@ func targetOf(p Package, rel Release) (target, bool) {
 		if p.Source != "" && p.Type != "rpm" {
 			name = p.Source
 		}
-		return target{ecosystem: eco, release: releaseOf(eco, rel), name: name}, true
+		t := target{ecosystem: eco, name: name}
+		if distros[rel.ID] == eco {
+			t.release = releaseOf(eco, rel)
+		}
+		return t, true
 	case "pypi":
 		return target{ecosystem: "PyPI", name: normalisePyPI(p.Name)}, true
 	case "npm":

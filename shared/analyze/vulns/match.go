@@ -135,7 +135,7 @@ func Match(ctx context.Context, db *DB, pkgs []Package, rel Release) (*Result, e
 		}
 	}
 	if m.noRel > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d records name a distribution release, but the image's os-release names none: they were not matched", m.noRel))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d records name a distribution release, but the image's os-release names no release of their distribution: they were not matched", m.noRel))
 	}
 	return r, nil
 }

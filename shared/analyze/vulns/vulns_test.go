@@ -201,8 +201,17 @@ func TestMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Findings) != 0 || !strings.Contains(strings.Join(res.Notes, "\n"), "os-release names none") {
+	if len(res.Findings) != 0 || !strings.Contains(strings.Join(res.Notes, "\n"), "os-release names no release of their distribution") {
 		t.Errorf("without a release: %v %v", matchIDs(res), res.Notes)
+	}
+	// An apk database in a Debian image: its packages stay Alpine's, and
+	// the Debian release says nothing of Alpine's.
+	res, err = Match(context.Background(), db, testPackages[2:3], Release{ID: "debian", VersionID: "12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 || !strings.Contains(strings.Join(res.Notes, "\n"), "2 records name a distribution release") {
+		t.Errorf("apk in a Debian image: %v %v", matchIDs(res), res.Notes)
 	}
 }
 
