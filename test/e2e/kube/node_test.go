@@ -471,3 +471,29 @@ func TestNodeInterrupted(t *testing.T) {
 		t.Errorf("custody does not record the collector's deletion:\n%s", b.File(t, "custody.json"))
 	}
 }
+
+// TestNodeCollectorCannotStart: a collector whose image the node cannot
+// run fails in bounded time with an error naming the node and the image;
+// the collector pod is deleted and the rest of the capture is kept.
+func TestNodeCollectorCannotStart(t *testing.T) {
+	t.Parallel()
+	e := Require(t)
+	ns := e.Namespace(t)
+	e.CreatePod(t, ns, NewPod("target", kfBusybox("echo up; exec sleep 3600")), 2*time.Minute)
+	dir := t.TempDir()
+	start := time.Now()
+	b := kfOneBundle(t, dir, kfRun(t, dir, e.Kubeconfig, "capture", "-n", ns, "target", "--node", "--agent-image", "forensic/agent:missing-e2e"), 2)
+	if took := time.Since(start); took > 2*time.Minute {
+		t.Errorf("the capture took %s", took)
+	}
+	got := b.JQ(t, "manifest.json", `.artifacts[] | select(.path=="node/report.json") | .error`)
+	for _, want := range []string{"cannot run image forensic/agent:missing-e2e on node " + e.NodeName, "ctr -n k8s.io images import"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("node/report.json error %q lacks %q", got, want)
+		}
+	}
+	if !b.Has("logs/main.log") || !b.Has("pod/pod.json") {
+		t.Error("the rest of the capture is missing")
+	}
+	nodeNoCollectorLeft(t, e, ns)
+}
