@@ -169,12 +169,25 @@ type Root interface {
 // (NAMESPACE/POD/CONTAINER or POD/CONTAINER), or an unambiguous ID prefix.
 func Resolve(l Listing, ref string) (Container, error) {
 	for _, c := range l.Containers {
-		if c.ID == ref || c.Name == ref || strings.TrimPrefix(c.Name, "/") == strings.TrimPrefix(ref, "/") && c.Name != "" {
+		if c.ID == ref {
 			return c, nil
 		}
-		if c.Pod != "" && (ref == c.Pod+"/"+c.KubeContainer || ref == c.PodNamespace+"/"+c.Pod+"/"+c.KubeContainer) {
-			return c, nil
+	}
+	// Names are unique on a live engine, but not in a root put together
+	// by hand or by an attacker: two matches are an ambiguity too.
+	var named []Container
+	for _, c := range l.Containers {
+		if c.Name != "" && strings.TrimPrefix(c.Name, "/") == strings.TrimPrefix(ref, "/") ||
+			c.Pod != "" && (ref == c.Pod+"/"+c.KubeContainer || ref == c.PodNamespace+"/"+c.Pod+"/"+c.KubeContainer) {
+			named = append(named, c)
 		}
+	}
+	switch len(named) {
+	case 1:
+		return named[0], nil
+	case 0:
+	default:
+		return Container{}, fmt.Errorf("container name %q matches %d containers (%s): give the ID", ref, len(named), shortIDs(named))
 	}
 	var matches []Container
 	for _, c := range l.Containers {
@@ -188,12 +201,16 @@ func Resolve(l Listing, ref string) (Container, error) {
 	case 0:
 		return Container{}, fmt.Errorf("no container %q in root %s: list them with offline ls", ref, l.Root)
 	}
-	ids := make([]string, 0, len(matches))
-	for _, c := range matches {
+	return Container{}, fmt.Errorf("container ID prefix %q matches %d containers (%s): give more of the ID", ref, len(matches), shortIDs(matches))
+}
+
+func shortIDs(cs []Container) string {
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
 		ids = append(ids, ShortID(c.ID))
 	}
 	sort.Strings(ids)
-	return Container{}, fmt.Errorf("container ID prefix %q matches %d containers (%s): give more of the ID", ref, len(matches), strings.Join(ids, ", "))
+	return strings.Join(ids, ", ")
 }
 
 // MountInfo describes the filesystem a folder is on, from

@@ -130,9 +130,6 @@ func (r *Root) Collectors(c offline.Container, opts offline.ExportOptions) []col
 				continue
 			}
 			stack.Layers = append(stack.Layers, overlay.Layer{ID: chain[i].Key, Dir: chain[i].Dir})
-			if _, err := os.Lstat(chain[i].Dir); err != nil {
-				stackErr = errors.Join(stackErr, &overlay.MissingLayerError{Layer: overlay.Layer{ID: chain[i].Key, Dir: chain[i].Dir}, Err: err})
-			}
 		}
 	}
 	steps := []collect.Collector{

@@ -321,12 +321,8 @@ func (r *Root) stack(id string, cfg config) (overlay.Stack, error) {
 	for i := len(lowers) - 1; i >= 0; i-- {
 		st.Layers = append(st.Layers, lowers[i])
 	}
+	// A layer folder that is gone is reported by the overlay walk itself.
 	st.Layers = append(st.Layers, upper)
-	for _, l := range st.Layers {
-		if _, err := os.Lstat(l.Dir); err != nil {
-			problems = append(problems, &overlay.MissingLayerError{Layer: l, Err: err})
-		}
-	}
 	return st, errors.Join(problems...)
 }
 

@@ -309,6 +309,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	if len(bundles) != 3 {
 		t.Fatalf("offline export --all printed %d bundles, want 3", len(bundles))
 	}
+	offlineFS := map[string]map[string]entry{}
 	for _, b := range bundles {
 		if v := forensic(t, work, "verify", b); v.code != 0 {
 			t.Errorf("verify %s: exit %d", b, v.code)
@@ -328,6 +329,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		}
 		got := readTar(t, f)
 		f.Close()
+		offlineFS[name] = got
 		if tl, err := exec.Command("tar", "-tf", filepath.Join(root, "container/filesystem.tar")).CombinedOutput(); err != nil || !strings.Contains(string(tl), "bin/busybox") {
 			t.Errorf("tar -tf of the offline filesystem: %v\n%s", err, tl)
 		}
@@ -401,6 +403,172 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		}
 	}
 	compareStates(t, before, treeState(t, e.root))
+
+	t.Run("loop-mounted read-only image", func(t *testing.T) {
+		img := filepath.Join(e.dir, "root.ext4")
+		if out, err := exec.Command("mkfs.ext4", "-q", "-d", e.root, img, "512M").CombinedOutput(); err != nil {
+			t.Fatalf("mkfs.ext4 -d: %v\n%s", err, out)
+		}
+		mnt := filepath.Join(e.dir, "mnt")
+		os.Mkdir(mnt, 0o755)
+		if out, err := exec.Command("mount", "-o", "loop,ro", img, mnt).CombinedOutput(); err != nil {
+			t.Fatalf("mount -o loop,ro: %v\n%s", err, out)
+		}
+		defer exec.Command("umount", mnt).Run()
+		out := t.TempDir()
+		ex := forensic(t, work, "offline", "export", "--root", mnt, "--all", "--output-dir", out)
+		if ex.code != 0 {
+			t.Fatalf("offline export from the read-only image: exit %d", ex.code)
+		}
+		for _, b := range strings.Fields(ex.stdout) {
+			root := extract(t, b)
+			name := strings.SplitN(filepath.Base(b), "-", 2)[0]
+			f, err := os.Open(filepath.Join(root, "container/filesystem.tar"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readTar(t, f)
+			f.Close()
+			if fmt.Sprint(got) != fmt.Sprint(offlineFS[name]) || len(got) == 0 {
+				t.Errorf("%s: the filesystem from the read-only image differs from the one from the root itself", name)
+			}
+			var cu struct {
+				Engine struct{ Extra map[string]string }
+			}
+			cb, _ := os.ReadFile(filepath.Join(root, "custody.json"))
+			json.Unmarshal(cb, &cu)
+			if cu.Engine.Extra["filesystem"] != "ext4" || !strings.HasPrefix(cu.Engine.Extra["mount_options"], "ro") {
+				t.Errorf("%s: custody.json does not record the read-only ext4 image: %v", name, cu.Engine.Extra)
+			}
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		copyRoot := filepath.Join(e.dir, "copy")
+		if out, err := exec.Command("cp", "-a", e.root, copyRoot).CombinedOutput(); err != nil {
+			t.Fatalf("cp -a: %v\n%s", err, out)
+		}
+		// A folder that is neither kind of root.
+		r := forensic(t, work, "offline", "ls", "--root", t.TempDir())
+		if r.code != 1 || !strings.Contains(r.stderr, "neither a Docker data root") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("a root that is neither: exit %d, want 1 and one line naming both kinds", r.code)
+		}
+		// An ID prefix that matches two containers.
+		id := live["jsonlog"].id
+		twin := id[:6] + strings.Repeat("e", len(id)-6)
+		if out, err := exec.Command("cp", "-a", filepath.Join(copyRoot, "containers", id), filepath.Join(copyRoot, "containers", twin)).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		r = forensic(t, work, "offline", "export", "--root", copyRoot, "--output-dir", t.TempDir(), id[:6])
+		if r.code != 1 || !strings.Contains(r.stderr, "matches 2 containers") {
+			t.Errorf("an ambiguous ID prefix: exit %d, want 1 and \"matches 2 containers\"", r.code)
+		}
+		r = forensic(t, work, "offline", "export", "--root", copyRoot, "--output-dir", t.TempDir(), "jsonlog")
+		if r.code != 1 || !strings.Contains(r.stderr, `name "jsonlog" matches 2 containers`) {
+			t.Errorf("a name two containers carry: exit %d, want 1 and both named", r.code)
+		}
+		os.RemoveAll(filepath.Join(copyRoot, "containers", twin))
+		// A corrupt config.v2.json: listed as a problem, the rest listed.
+		os.WriteFile(filepath.Join(copyRoot, "containers", live["running"].id, "config.v2.json"), []byte(`{"ID": "trunc`), 0o600)
+		r = forensic(t, work, "offline", "ls", "--root", copyRoot, "-o", "json")
+		var l struct{ Containers []struct{ ID, Name string } }
+		json.Unmarshal([]byte(r.stdout), &l)
+		if r.code != 0 || !strings.Contains(r.stderr, "config.v2.json") || len(l.Containers) != 3 {
+			t.Errorf("a corrupt config.v2.json: exit %d, %d containers listed, want 0, the problem on stderr and all 3 listed", r.code, len(l.Containers))
+		}
+		// A hostile upper layer: a link that climbs out of the root, a
+		// name with a newline.
+		mount, _ := os.ReadFile(filepath.Join(copyRoot, "image/overlay2/layerdb/mounts", live["local"].id, "mount-id"))
+		upper := filepath.Join(copyRoot, "overlay2", strings.TrimSpace(string(mount)), "diff")
+		os.Symlink("../../../../../../../../etc", filepath.Join(upper, "up"))
+		os.WriteFile(filepath.Join(upper, "new\nline"), []byte("x"), 0o644)
+		// A layer missing from jsonlog's chain; a truncated log of local.
+		lower, _ := os.ReadFile(filepath.Join(copyRoot, "overlay2", strings.TrimSpace(string(mustRead(t, filepath.Join(copyRoot, "image/overlay2/layerdb/mounts", id, "mount-id")))), "lower"))
+		short := strings.Split(strings.TrimSpace(string(lower)), ":")
+		base := filepath.Join(copyRoot, "overlay2", short[len(short)-1])
+		target, err := os.Readlink(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imageLayer := filepath.Base(filepath.Dir(target))
+		if err := os.RemoveAll(filepath.Join(copyRoot, "overlay2", imageLayer)); err != nil {
+			t.Fatal(err)
+		}
+		logf := filepath.Join(copyRoot, "containers", live["local"].id, "local-logs", "container.log")
+		st, _ := os.Stat(logf)
+		os.Truncate(logf, st.Size()-3)
+		out := t.TempDir()
+		r = forensic(t, work, "offline", "export", "--root", copyRoot, "--output-dir", out, "jsonlog", "local")
+		if r.code != 2 {
+			t.Fatalf("a missing layer and a truncated log: exit %d, want 2", r.code)
+		}
+		for _, b := range strings.Fields(r.stdout) {
+			root := extract(t, b)
+			var m struct {
+				Complete  bool
+				Artifacts []struct {
+					Path    string
+					Partial bool
+					Error   string
+				}
+			}
+			mb, _ := os.ReadFile(filepath.Join(root, "manifest.json"))
+			json.Unmarshal(mb, &m)
+			art := map[string]string{}
+			partial := map[string]bool{}
+			for _, a := range m.Artifacts {
+				art[a.Path], partial[a.Path] = a.Error, a.Partial
+			}
+			switch strings.SplitN(filepath.Base(b), "-", 2)[0] {
+			case "jsonlog":
+				if m.Complete || !partial["container/filesystem.tar"] || !strings.Contains(art["container/filesystem.tar"], imageLayer) {
+					t.Errorf("jsonlog: the filesystem is not marked partial naming the missing layer %s: %q", imageLayer, art["container/filesystem.tar"])
+				}
+				if _, ok := art["logs/stdout.log"]; !ok || partial["logs/stdout.log"] {
+					t.Errorf("jsonlog: the logs were not exported in full beside the missing layer")
+				}
+				fsTar := readTar(t, mustOpen(t, filepath.Join(root, "container/filesystem.tar")))
+				if _, ok := fsTar["newfile"]; !ok {
+					t.Errorf("jsonlog: the writable layer's files are missing beside the missing image layer")
+				}
+			case "local":
+				if m.Complete || !partial["logs/stdout.log"] || !strings.Contains(art["logs/stdout.log"], "truncated") {
+					t.Errorf("local: the truncated log is not marked partial: %q", art["logs/stdout.log"])
+				}
+				stdout, _ := os.ReadFile(filepath.Join(root, "logs/stdout.log"))
+				if want := live["local"].stdout; !strings.HasPrefix(want, string(stdout)) || len(stdout) == 0 || len(stdout) >= len(want) {
+					t.Errorf("local: the truncated log's readable lines are not all kept (%d of %d bytes)", len(stdout), len(want))
+				}
+				fsTar := readTar(t, mustOpen(t, filepath.Join(root, "container/filesystem.tar")))
+				for p, ent := range fsTar {
+					if strings.HasPrefix(p, "up/") {
+						t.Errorf("local: the link up -> ../../.. was followed: %s", p)
+					}
+					if p == "up" && (ent.Type != tar.TypeSymlink || ent.Link != "../../../../../../../../etc") {
+						t.Errorf("local: up is %+v, want the link as stored", ent)
+					}
+				}
+				if _, ok := fsTar["new\nline"]; !ok {
+					t.Errorf("local: the file named with a newline is missing")
+				}
+			}
+		}
+	})
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustOpen(t *testing.T, p string) io.Reader {
+	t.Helper()
+	b := mustRead(t, p)
+	return strings.NewReader(string(b))
 }
 
 func sortLines(s string) string {
