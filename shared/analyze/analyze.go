@@ -65,8 +65,14 @@ func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
 	a.scan = newScanner(a)
 	defer a.scan.close()
 	// Checkpoints and cores are read at random (memory.go), not streamed.
-	if files, ok := openCheckpoint(file, fi, f); ok {
+	if files, damage, ok := openCheckpoint(file, fi, f); ok {
+		if files == nil {
+			return nil, fmt.Errorf("reading %s: %w", file, damage)
+		}
 		defer files.Close()
+		if damage != nil {
+			a.problem("%s: %v; the report covers what was read", filepath.Base(file), damage)
+		}
 		a.rep.Input.Format = evidence.Tar.Extension()
 		if fi.IsDir() {
 			a.rep.Input.Format = "folder"

@@ -42,27 +42,38 @@ type SearchOptions struct {
 // openCheckpoint tells whether file is a checkpoint (a folder of CRIU
 // images, or an uncompressed tar of one or a kubelet checkpoint archive)
 // and returns its files.
-func openCheckpoint(file string, fi os.FileInfo, f *os.File) (*criu.Files, bool) {
-	var files *criu.Files
+func openCheckpoint(file string, fi os.FileInfo, f *os.File) (files *criu.Files, damage error, ok bool) {
 	if fi.IsDir() {
 		fs, err := criu.OpenDir(file)
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		files = fs
 	} else {
-		fs, err := criu.IndexTar(f, f)
+		fs, err := criu.IndexTar(f, f, fi.Size())
 		if fs == nil {
-			_ = err
-			return nil, false
+			return nil, nil, false
 		}
-		files = fs
+		files, damage = fs, err
 	}
 	if l, _ := files.Layout(); l == "" {
 		files.Close()
-		return nil, false
+		if damage != nil && looksLikeCheckpoint(files) {
+			// Truncated before the inventory: say so rather than read it as a plain tarball.
+			return nil, fmt.Errorf("a checkpoint archive cut short (%v) before its inventory.img: nothing of it can be read", damage), true
+		}
+		return nil, nil, false
 	}
-	return files, true
+	return files, damage, true
+}
+
+func looksLikeCheckpoint(files *criu.Files) bool {
+	for _, n := range files.Names() {
+		if strings.HasPrefix(n, "checkpoint/") || strings.HasSuffix(n, ".img") {
+			return true
+		}
+	}
+	return false
 }
 
 // isCore tells whether f starts like an ELF core.

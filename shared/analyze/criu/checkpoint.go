@@ -65,6 +65,7 @@ type Container struct {
 
 // Sizes are checkpointctl show's sizes.
 type Sizes struct {
+	// Total is the size of the CRIU images (checkpoint/ of an archive).
 	Total      int64 `json:"total"`
 	Pages      int64 `json:"memory_pages"`
 	RootfsDiff int64 `json:"rootfs_diff,omitempty"`
@@ -215,6 +216,9 @@ func Open(files *Files) (*Checkpoint, error) {
 	}
 	c := &Checkpoint{Layout: layout, files: files, prefix: prefix, byPID: map[uint32]*Process{}}
 	for _, n := range files.Names() {
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
 		c.Sizes.Total += files.Size(n)
 		if strings.HasPrefix(n, prefix+"pages-") {
 			c.Sizes.Pages += files.Size(n)

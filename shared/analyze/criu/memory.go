@@ -75,18 +75,19 @@ func (c *Checkpoint) pagemap(p *Process) (*Memory, error) {
 		if len(entries) == 0 {
 			return nil, err
 		}
+		c.problem("pid %d: %v", p.PID, err)
 	}
 	pf := fmt.Sprintf("pages-%d.img", head.GetPagesId())
 	pr, ok := c.files.Open(c.prefix + pf)
 	if !ok {
-		return nil, errors.Join(err, fmt.Errorf("%s names %s, which is missing", name, pf))
+		return nil, fmt.Errorf("%s names %s, which is missing", name, pf)
 	}
 	m, perr := NewMemory(entries, pr, pr.Size())
 	m.PagesFile = pf
 	if perr != nil {
-		err = errors.Join(err, fmt.Errorf("%s: %w", name, perr))
+		return m, fmt.Errorf("%s: %w", name, perr)
 	}
-	return m, err
+	return m, nil
 }
 
 // NewMemory builds the index of entries over a pages file of the given
@@ -132,10 +133,15 @@ func NewMemory(entries []*pagemap.PagemapEntry, pages io.ReaderAt, size int64) (
 		out = append(out, r)
 	}
 	m.Runs = out
-	if len(errs) > 3 {
-		errs = append(errs[:3], fmt.Errorf("and %d more", len(errs)-3))
+	if len(errs) == 0 {
+		return m, nil
 	}
-	return m, errors.Join(errs...)
+	// One line: problems are listed one a line.
+	msg := errs[0].Error()
+	if len(errs) > 1 {
+		msg += fmt.Sprintf(" (and %d more runs like it)", len(errs)-1)
+	}
+	return m, errors.New(msg)
 }
 
 // pageCount is the entry's number of pages: CRIU 4 writes the 64-bit

@@ -82,10 +82,12 @@ type multiFile map[string]*os.File
 // ReadAt is never called: Open uses the file directly.
 func (multiFile) ReadAt([]byte, int64) (int, error) { return 0, errors.ErrUnsupported }
 
-// IndexTar indexes the regular files of the uncompressed tar in f by
-// their offsets, reading only the headers (the file's data is skipped with
-// Seek). Names are cleaned: "./a" and "a" are the same file.
-func IndexTar(f io.ReadSeeker, ra io.ReaderAt) (*Files, error) {
+// IndexTar indexes the regular files of the uncompressed tar in f, of the
+// given size, by their offsets, reading only the headers (the file's data
+// is skipped with Seek). Names are cleaned: "./a" and "a" are the same
+// file. When the tar is damaged or truncated, the files before the damage
+// are returned with the error; a file cut by the end is cut short.
+func IndexTar(f io.ReadSeeker, ra io.ReaderAt, size int64) (*Files, error) {
 	fs := &Files{ra: ra, files: map[string]span{}}
 	tr := tar.NewReader(f)
 	for i := 0; ; i++ {
@@ -110,6 +112,10 @@ func IndexTar(f io.ReadSeeker, ra io.ReaderAt) (*Files, error) {
 			return nil, err
 		}
 		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if off+h.Size > size {
+			fs.files[name] = span{off, max(size-off, 0)}
+			return fs, fmt.Errorf("the archive is truncated inside %s", name)
+		}
 		fs.files[name] = span{off, h.Size}
 	}
 	return fs, nil

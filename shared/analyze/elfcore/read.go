@@ -17,6 +17,9 @@ const (
 	ntPRPSInfo = 3
 	ntAuxv     = 6
 	ntFile     = 0x46494c45
+
+	atSysinfoEHdr = 33 // the vDSO's address in the auxiliary vector
+	vsyscallAddr  = 0xffffffffff600000
 )
 
 // Limits on what Read keeps.
@@ -44,6 +47,7 @@ type Core struct {
 
 	segs  []segment
 	files []fileNote
+	vdso  uint64
 	r     io.ReaderAt
 }
 
@@ -221,6 +225,12 @@ func (c *Core) notes(b []byte) {
 			c.Args = strings.TrimSpace(cstr(desc[56:136]))
 		case ntFile:
 			c.fileNote(desc)
+		case ntAuxv:
+			for i := 0; i+16 <= len(desc); i += 16 {
+				if le.Uint64(desc[i:]) == atSysinfoEHdr {
+					c.vdso = le.Uint64(desc[i+8:])
+				}
+			}
 		}
 	}
 }
@@ -266,8 +276,28 @@ func (c *Core) mappings() {
 				m.File, m.Deleted = strings.TrimSuffix(m.File, " (deleted)"), true
 			}
 		}
+		switch {
+		case m.File == "" && c.vdso != 0 && m.Start <= c.vdso && c.vdso < m.End:
+			m.File = "[vdso]"
+		case m.File == "" && m.Start == vsyscallAddr:
+			m.File = "[vsyscall]"
+		}
 		c.Mappings = append(c.Mappings, m)
 	}
+	// Files mapped but not dumped (gcore and the kernel leave out text
+	// that is unchanged from the file) are mappings too, with no bytes.
+	for _, f := range c.files {
+		i := sort.Search(len(c.segs), func(i int) bool { return c.segs[i].vaddr+c.segs[i].memsz > f.start })
+		if i < len(c.segs) && c.segs[i].vaddr < f.end {
+			continue
+		}
+		m := Mapping{Start: f.start, End: f.end, Perms: "?", File: f.name, Offset: f.off}
+		if strings.HasSuffix(m.File, " (deleted)") {
+			m.File, m.Deleted = strings.TrimSuffix(m.File, " (deleted)"), true
+		}
+		c.Mappings = append(c.Mappings, m)
+	}
+	sort.Slice(c.Mappings, func(i, j int) bool { return c.Mappings[i].Start < c.Mappings[j].Start })
 }
 
 func permString(f elf.ProgFlag) string {
