@@ -339,9 +339,13 @@ func ociLayout(tags []string, cfg []byte, layers [][]byte, o OCIOptions) ([]byte
 	return writeTar(files, time.Unix(0, 0)), nil
 }
 
-// LegacyToOCI converts a `docker save` tarball in the legacy layout to the
-// OCI image layout, for engines that cannot write it. The whole input is
-// held in memory: it is meant for test images.
+// LegacyToOCI converts a `docker save` tarball to the OCI image layout
+// through its manifest.json: the legacy layout of engines that cannot write
+// OCI, or the manifest.json a containerd image store writes beside its OCI
+// layout. Layers the engine stored gzip-compressed (the containerd image
+// store does) are decompressed first, so that o alone decides the output's
+// compression. The whole input is held in memory: it is meant for test
+// images.
 func LegacyToOCI(r io.Reader, o OCIOptions) ([]byte, error) {
 	files := map[string][]byte{}
 	links := map[string]string{}
@@ -386,6 +390,15 @@ func LegacyToOCI(r io.Reader, o OCIOptions) ([]byte, error) {
 		}
 		if !ok {
 			return nil, fmt.Errorf("layer %s is not in the tarball", p)
+		}
+		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, fmt.Errorf("layer %s: %w", p, err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				return nil, fmt.Errorf("layer %s: %w", p, err)
+			}
 		}
 		layers = append(layers, b)
 	}

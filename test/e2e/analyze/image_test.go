@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,8 +19,9 @@ import (
 )
 
 // layouts writes the saved image in every layout the analysis reads: the
-// engine's own docker save (legacy), compressed, and the OCI layout built
-// from it here, since Docker 20.10 cannot write that.
+// engine's own docker save (legacy on Docker 20.10, OCI with a manifest.json
+// on the containerd image store), compressed, and the OCI layouts built from
+// it here, since Docker 20.10 cannot write them.
 func layouts(t *testing.T) map[string]string {
 	t.Helper()
 	raw, err := os.ReadFile(saved)
@@ -26,7 +29,7 @@ func layouts(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out := map[string]string{"legacy": saved}
+	out := map[string]string{"engine-save": saved}
 	write := func(name string, b []byte) {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -38,7 +41,7 @@ func layouts(t *testing.T) map[string]string {
 	zw := gzip.NewWriter(&z)
 	zw.Write(raw)
 	zw.Close()
-	write("legacy.tar.gz", z.Bytes())
+	write("engine-save.tar.gz", z.Bytes())
 	for name, o := range map[string]imagetest.OCIOptions{
 		"oci.tar":          {},
 		"oci-gzip.tar":     {Gzip: true},
@@ -60,7 +63,11 @@ func TestImageLayouts(t *testing.T) {
 			if res.code != 0 || !r.Complete || r.Input.Kind != analyze.KindImage {
 				t.Fatalf("exit %d, complete %v, kind %s, problems %q", res.code, r.Complete, r.Input.Kind, r.Problems)
 			}
-			wantLayout := map[string]string{"legacy": "docker-save", "legacy.tar.gz": "docker-save", "oci.tar": "oci", "oci-gzip.tar": "oci", "oci-docker25.tar": "oci"}[name]
+			engineLayout := "docker-save"
+			if savesOCI {
+				engineLayout = "oci"
+			}
+			wantLayout := map[string]string{"engine-save": engineLayout, "engine-save.tar.gz": engineLayout, "oci.tar": "oci", "oci-gzip.tar": "oci", "oci-docker25.tar": "oci"}[name]
 			if r.Input.Layout != wantLayout {
 				t.Errorf("layout %s, want %s", r.Input.Layout, wantLayout)
 			}
@@ -163,5 +170,25 @@ func TestShowSecretsAndSBOM(t *testing.T) {
 	}
 	if st, _ := os.Stat(sbom); st.Mode().Perm() != 0o600 {
 		t.Errorf("SBOM mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+// TestEngineSaveLayout checks, with tar -tf, which layout the engine's own
+// docker save wrote, so that TestImageLayouts is known to read the layout
+// of the engine it ran against: Docker 20.10 writes the legacy layout
+// (manifest.json, no index.json); the containerd image store writes the OCI
+// layout (index.json, oci-layout, blobs/sha256) and a manifest.json beside it.
+func TestEngineSaveLayout(t *testing.T) {
+	out, err := exec.Command("tar", "-tf", saved).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tar -tf %s: %v\n%s", saved, err, out)
+	}
+	names := strings.Split(strings.TrimSpace(string(out)), "\n")
+	has := func(want string) bool { return slices.Contains(names, want) }
+	if !has("manifest.json") {
+		t.Errorf("the engine's docker save has no manifest.json: %q", names)
+	}
+	if has("index.json") != savesOCI || has("oci-layout") != savesOCI {
+		t.Errorf("containerd image store %v, but the engine's docker save has index.json %v, oci-layout %v: %q", savesOCI, has("index.json"), has("oci-layout"), names)
 	}
 }

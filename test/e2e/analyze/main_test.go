@@ -4,6 +4,7 @@ package analyze_e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,7 +44,12 @@ var (
 	dockerCfg string // DOCKER_CONFIG holding the plugin
 	plugin    string // docker-forensic, also runnable on its own
 	kubectl   string // kubectl-forensic
-	saved     string // docker save of appImage (legacy layout)
+	saved     string // docker save of appImage (the engine's own layout)
+	// savesOCI is true when the engine keeps images in containerd (the
+	// containerd image store of the modern test engine): its docker save
+	// writes the OCI layout (index.json, blobs/) with a manifest.json
+	// beside it; Docker 20.10 writes the legacy layout.
+	savesOCI bool
 )
 
 func TestMain(m *testing.M) {
@@ -69,9 +75,15 @@ func setup() error {
 			return fmt.Errorf("%s is needed (Debian packages: docker.io busybox-static chromium tar gzip): %w", tool, err)
 		}
 	}
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		return fmt.Errorf("no Docker Engine answers (run test/docker/engine ensure): %v: %s", err, out)
+	out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}} {{json .DriverStatus}}").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("no Docker Engine answers (run test/docker/engine ensure, or up modern): %v: %s", err, out)
 	}
+	// The driver status names the snapshotter when containerd keeps the
+	// images: [["driver-type","io.containerd.snapshotter.v1"]].
+	savesOCI = strings.Contains(string(out), "io.containerd.snapshotter")
+	version, _, _ := strings.Cut(string(out), " ")
+	fmt.Printf("analyze e2e: engine Docker %s at %s, containerd image store %v\n", version, cmp.Or(os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock"), savesOCI)
 	if work, err = os.MkdirTemp("", "forensic-e2e-analyze-"); err != nil {
 		return err
 	}
