@@ -94,7 +94,7 @@ func (l *liveFlags) confirm(ctx context.Context, pods []*target.Pod, terminal bo
 	for _, s := range []struct {
 		on   bool
 		name string
-	}{{l.run.Pcap, live.StepPcap}, {l.run.FS, live.StepFilesystem}, {l.run.Proc, live.StepProcesses}} {
+	}{{l.run.Pcap, live.StepPcap}, {l.run.FS, live.StepFilesystem}, {l.run.Proc, live.StepProcesses}, {l.run.Memory, live.StepMemory}} {
 		if s.on {
 			steps = append(steps, s.name)
 		}

@@ -20,6 +20,7 @@ const (
 	StepPcap       = "pcap"
 	StepFilesystem = "filesystem"
 	StepProcesses  = "processes"
+	StepMemory     = "memory"
 )
 
 // liveCollects says what each live step collects, in table order.
@@ -27,6 +28,7 @@ var liveCollects = []struct{ step, collects string }{
 	{StepPcap, "packets of the pod's network namespace (--pcap), by the agent in an ephemeral container"},
 	{StepFilesystem, "the target container's root filesystem as a tar (--filesystem), by the agent"},
 	{StepProcesses, "processes and sockets of the target container (--processes), by the agent"},
+	{StepMemory, "an ELF core file of each process of the target container (--memory), by the agent, which stops each process with ptrace while it reads its memory"},
 }
 
 // liveArtifacts are the bundle paths a refused live step is recorded under.
@@ -34,6 +36,7 @@ var liveArtifacts = map[string][]string{
 	StepPcap:       {agent.ArtifactPcapNG},
 	StepFilesystem: {agent.ArtifactFSTar},
 	StepProcesses:  {agent.ArtifactProcSnapshot},
+	StepMemory:     {"memory/cores"},
 }
 
 // DefaultContainerAnnotation names the container kubectl logs, exec and
@@ -93,6 +96,9 @@ func (l *LiveOptions) Steps() []string {
 	}
 	if l.Run.Proc {
 		out = append(out, StepProcesses)
+	}
+	if l.Run.Memory {
+		out = append(out, StepMemory)
 	}
 	return out
 }
@@ -373,13 +379,14 @@ func PlanLive(pod *corev1.Pod, l *LiveOptions, enforce string) LivePlan {
 
 	pcap := l.Run.Pcap
 	fsproc := l.Run.FS || l.Run.Proc
-	if fsproc && (pod.Spec.HostPID || (pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace)) {
+	mem := l.Run.Memory
+	if (fsproc || mem) && (pod.Spec.HostPID || (pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace)) {
 		why := "the pod shares the node's process namespace (hostPID): process 1 there is the node's init, not the target"
 		if !pod.Spec.HostPID {
 			why = "the pod's containers share one process namespace (shareProcessNamespace): process 1 there is the pod's sandbox, not the target"
 		}
-		p.refuse(asked, why+", so the agent cannot find the target's root and processes", StepFilesystem, StepProcesses)
-		fsproc = false
+		p.refuse(asked, why+", so the agent cannot find the target's root and processes", StepFilesystem, StepProcesses, StepMemory)
+		fsproc, mem = false, false
 	}
 	if pcap && pod.Spec.HostNetwork {
 		p.Notes = append(p.Notes, "the pod uses the node's network (hostNetwork): the packet capture holds the node's traffic, not only the pod's")
@@ -391,8 +398,17 @@ func PlanLive(pod *corev1.Pod, l *LiveOptions, enforce string) LivePlan {
 		}
 	}
 
+	if mem && forbids(LevelPrivileged) {
+		// Reading another process's memory is ptrace: root with
+		// SYS_PTRACE, which only level privileged admits.
+		p.refuse(asked, nsPolicy+", which forbids adding the SYS_PTRACE capability that reading process memory (ptrace) needs; PodSecurity level privileged allows it (label the namespace pod-security.kubernetes.io/enforce=privileged, or capture the memory with a node-level tool)", StepMemory)
+		mem = false
+	}
 	if pcap {
-		sc, why := rootContext(true, fsproc, p.TargetUser)
+		sc, why := rootContext(true, fsproc || mem, p.TargetUser)
+		if mem {
+			why += "; --memory stops each process with ptrace (SYS_PTRACE) while it reads its memory"
+		}
 		if !forbids(LevelPrivileged) {
 			p.set(sc, why, asked...)
 			p.Steps = slices.DeleteFunc(p.Steps, func(s string) bool { return p.Refusal(s) != "" })
@@ -403,6 +419,17 @@ func PlanLive(pod *corev1.Pod, l *LiveOptions, enforce string) LivePlan {
 			reason += " (and a container running as root)"
 		}
 		p.refuse(asked, reason+"; capture packets in a namespace that allows privileged, or with a node-level tool", StepPcap)
+	}
+	if mem {
+		sc, why := rootContext(false, true, p.TargetUser)
+		var steps []string
+		for _, s := range asked {
+			if p.Refusal(s) == "" && s != StepPcap {
+				steps = append(steps, s)
+			}
+		}
+		p.set(sc, why+"; --memory stops each process with ptrace (SYS_PTRACE) while it reads its memory", steps...)
+		return p
 	}
 	if !fsproc {
 		return p

@@ -22,6 +22,8 @@ func live(steps ...string) *LiveOptions {
 			l.Run.FS = true
 		case StepProcesses:
 			l.Run.Proc = true
+		case StepMemory:
+			l.Run.Memory = true
 		}
 	}
 	return l
@@ -155,6 +157,17 @@ func TestPlanLive(t *testing.T) {
 			refused: map[string]string{StepProcesses: "shareProcessNamespace"}},
 		{name: "pod not running", pod: pending, steps: []string{StepPcap, StepProcesses},
 			refused: map[string]string{StepPcap: "the pod is not running (phase Pending)", StepProcesses: "the pod is not running (phase Pending)"}},
+		{name: "memory, non-root target: root with SYS_PTRACE, not the target's own user", pod: ids(nobody, nobody), steps: []string{StepProcesses, StepMemory},
+			wantSteps: []string{StepProcesses, StepMemory}, wantSC: scRootPtrace, wantLevel: "privileged"},
+		{name: "memory with pcap", pod: ids(nobody, nobody), steps: []string{StepPcap, StepMemory}, enforce: "privileged",
+			wantSteps: []string{StepPcap, StepMemory}, wantSC: scRootPcapPtrace, wantLevel: "privileged"},
+		{name: "memory, baseline: refused, processes still as the target", pod: ids(nobody, nobody), steps: []string{StepProcesses, StepMemory}, enforce: "baseline",
+			wantSteps: []string{StepProcesses}, wantSC: scTarget, wantLevel: "restricted",
+			refused: map[string]string{StepMemory: `namespace shop enforces PodSecurity "baseline", which forbids adding the SYS_PTRACE capability that reading process memory (ptrace) needs; PodSecurity level privileged allows it`}},
+		{name: "memory only, restricted", pod: ids(root, root), steps: []string{StepMemory}, enforce: "restricted",
+			refused: map[string]string{StepMemory: `"restricted", which forbids adding the SYS_PTRACE capability`}},
+		{name: "memory, shared process namespace", pod: shared, steps: []string{StepMemory},
+			refused: map[string]string{StepMemory: "shareProcessNamespace"}},
 		{name: "target not running", pod: crashing, steps: []string{StepProcesses},
 			refused: map[string]string{StepProcesses: "the target container web is not running (waiting: ErrImagePull)"}},
 	} {

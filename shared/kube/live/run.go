@@ -248,6 +248,10 @@ func (x *step) agentContainer(plan LivePlan) corev1.EphemeralContainer {
 	run.FS = run.FS && slices.Contains(plan.Steps, StepFilesystem)
 	run.Proc = run.Proc && slices.Contains(plan.Steps, StepProcesses)
 	run.ProcEnv = run.ProcEnv && run.Proc
+	run.Memory = run.Memory && slices.Contains(plan.Steps, StepMemory)
+	if !run.Memory {
+		run.MemoryPIDs, run.MemoryComms, run.MemorySkipFileBacked, run.MemoryMaxBytes = nil, nil, false, 0
+	}
 	if !run.Pcap {
 		run.PcapDuration, run.PcapInterface, run.PcapMaxPackets, run.PcapMaxBytes, run.PcapBufferSize = 0, "", 0, 0, 0
 	}
