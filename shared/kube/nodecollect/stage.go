@@ -317,7 +317,7 @@ func (n *nodeRun) request(p *corev1.Pod) Request {
 		if ck.Path != "" {
 			r.Checkpoints = append(r.Checkpoints, RequestArchive{Container: ck.Container, Path: ck.Path, Delete: ck.Delete})
 		}
-		if ck.CRIULog != "" && requestCRIULogs {
+		if ck.CRIULog != "" {
 			r.CRIULogs = append(r.CRIULogs, RequestCRIULog{Container: ck.Container, Path: ck.CRIULog})
 		}
 	}
@@ -430,12 +430,6 @@ func (s *Stage) configz(ctx context.Context, node string) KubeletConfig {
 	k.ContainerLogMaxSize, k.ContainerLogMaxFiles = z.KC.ContainerLogMaxSize, z.KC.ContainerLogMaxFiles
 	return k
 }
-
-// requestCRIULogs says whether requests name CRIU's logs (criu_logs),
-// for the agent to stream them. Off until forensic-agent node reads that
-// field (it refuses unknown fields); the manifest error then names the
-// log's path on the node instead of its lines.
-var requestCRIULogs = false
 
 // criuLogPath finds CRIU's log in the kubelet's error text.
 var criuLogPath = regexp.MustCompile(`path= ?(/\S+?criu-dump\.log)`)

@@ -265,7 +265,9 @@ func TestNodeCheckpoint(t *testing.T) {
 		dir := t.TempDir()
 		b := kfOneBundle(t, dir, kfRun(t, dir, e.Kubeconfig, "capture", "-n", ns, "listener", "--checkpoint"), 2)
 		got := b.JQ(t, "manifest.json", `.artifacts[] | select(.path=="checkpoint/main.tar") | .error`)
-		for _, want := range []string{"checkpointing container main of pod " + ns + "/listener", "criu failed", "criu-dump.log"} {
+		// The kubelet names CRIU's log on the node; the collector streams
+		// it, and its Error lines go into the manifest.
+		for _, want := range []string{"checkpointing container main of pod " + ns + "/listener", "criu failed", "CRIU's log says: (", ") Error (criu/"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("checkpoint error %q lacks %q", got, want)
 			}
@@ -273,7 +275,7 @@ func TestNodeCheckpoint(t *testing.T) {
 		if len(b.Manifest.Incomplete) != 1 {
 			t.Errorf("incomplete reasons %q, want only the checkpoint", b.Manifest.Incomplete)
 		}
-		for _, f := range []string{"node/report.json", "node/main/cri-container-status.json", "node/main/layer.tar", "logs/main.log", "pod/pod.json"} {
+		for _, f := range []string{"node/report.json", "node/main/cri-container-status.json", "node/main/layer.tar", "logs/main.log", "pod/pod.json", "checkpoint/main.criu-dump.log"} {
 			if !b.Has(f) {
 				t.Errorf("bundle lacks %s: the rest must still be collected", f)
 			}
@@ -283,8 +285,8 @@ func TestNodeCheckpoint(t *testing.T) {
 }
 
 // TestNodeDistrolessAndNonRoot: a distroless target and a non-root one,
-// selected by label: one collector pod with a container for each, each
-// pod's node evidence in its own bundle.
+// selected by label in every namespace (-A -l): one collector pod with a
+// container for each, each pod's node evidence in its own bundle.
 func TestNodeDistrolessAndNonRoot(t *testing.T) {
 	t.Parallel()
 	e := Require(t)
@@ -293,12 +295,12 @@ func TestNodeDistrolessAndNonRoot(t *testing.T) {
 	nobody := NewPod("nobody", corev1.Container{Name: "app", Image: BusyboxImage, Command: []string{"sh", "-c", "echo hello from nobody > /tmp/mine; echo started; exec sleep 3600"},
 		SecurityContext: &corev1.SecurityContext{RunAsUser: new(int64(65534)), RunAsGroup: new(int64(65534))}})
 	for _, p := range []*corev1.Pod{web, nobody} {
-		p.Labels = map[string]string{"tier": "node-e2e"}
+		p.Labels = map[string]string{"tier": ns}
 		e.CreatePod(t, ns, p, 2*time.Minute)
 	}
 	kfWaitLogEnd(t, e, ns, "nobody", "app", "started")
 	dir := t.TempDir()
-	r := kfRun(t, dir, e.Kubeconfig, "capture", "-n", ns, "-l", "tier=node-e2e", "--node", "--output-dir", dir)
+	r := kfRun(t, dir, e.Kubeconfig, "capture", "-A", "-l", "tier="+ns, "--node", "--output-dir", dir)
 	if r.Code != 0 {
 		t.Fatalf("capture: %s", r)
 	}
