@@ -91,37 +91,7 @@ func TestNodeAgent(t *testing.T) {
 		"since":        pod.CreationTimestamp.UTC().Format(time.RFC3339),
 		"checkpoints":  []map[string]any{{"container": "main", "path": cps[0], "delete": true}},
 	})
-	dir := t.TempDir()
-	streamPath := filepath.Join(dir, "stream")
-	out, err := os.Create(streamPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), agent, "node", "--request", string(req), "--host-root", "/", "--wait-stdin=false")
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = out, &stderr
-	err = cmd.Run()
-	out.Close()
-	if err != nil {
-		t.Fatalf("forensic-agent node: %v\n%s", err, stderr.String())
-	}
-	t.Logf("forensic-agent node:\n%s", stderr.String())
-
-	bundle := filepath.Join(dir, "out")
-	in, err := os.Open(streamPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unpack := exec.Command(agent, "unpack", "--dir", bundle)
-	unpack.Stdin = in
-	summary, err := unpack.Output()
-	in.Close()
-	if err != nil {
-		t.Fatalf("forensic-agent unpack: %v\n%s", err, summary)
-	}
-	if got := naJQ(t, summary, `[.artifacts[] | .verified] | all`); got != "true" {
-		t.Errorf("unpack: not every artifact verified:\n%s", summary)
-	}
+	bundle := naRunAgent(t, agent, req)
 	file := func(name string) string { return filepath.Join(bundle, name) }
 
 	t.Run("logs", func(t *testing.T) {
@@ -241,6 +211,20 @@ func TestNodeAgent(t *testing.T) {
 		}
 	})
 
+	t.Run("kubelet discovery", func(t *testing.T) {
+		// Without the pod logs folder and CRI endpoint in the request, the
+		// agent finds them from the kubelet process and its config file.
+		req, _ := json.Marshal(map[string]any{
+			"namespace": ns, "pod": "writer", "pod_uid": string(pod.UID),
+			"containers": []map[string]string{{"name": "main", "container_id": cid}},
+		})
+		rep := naRead(t, filepath.Join(naRunAgent(t, agent, req), "node/report.json"))
+		got := naJQ(t, rep, `[.pod_logs_dir, .cri_endpoint, (.pod_logs_dir_source | startswith("kubelet process")), (.cri_endpoint_source | startswith("kubelet process")), .containers[0].cri_container_status.artifact, (.containers[0].logs.files | length > 0)] | map(tostring) | join(" ")`)
+		if want := podLogsDir + " " + endpoint + " true true node/main/cri-container-status.json true"; got != want {
+			t.Errorf("report: %s, want %s", got, want)
+		}
+	})
+
 	t.Run("checkpoint and journal", func(t *testing.T) {
 		if got := naSHA256(t, file("checkpoint/main.tar")); got != cpSum {
 			t.Errorf("checkpoint/main.tar sha256 %s, the node's file had %s", got, cpSum)
@@ -265,6 +249,45 @@ func TestNodeAgent(t *testing.T) {
 			t.Errorf("report journal.none %q", got)
 		}
 	})
+}
+
+// naRunAgent runs `forensic-agent node --host-root /` with the request and
+// unpacks its stream with `forensic-agent unpack`, which must verify every
+// artifact; it returns the unpacked folder.
+func naRunAgent(t *testing.T, agent string, req []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	streamPath := filepath.Join(dir, "stream")
+	out, err := os.Create(streamPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), agent, "node", "--request", string(req), "--host-root", "/", "--wait-stdin=false")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = out, &stderr
+	err = cmd.Run()
+	out.Close()
+	if err != nil {
+		t.Fatalf("forensic-agent node: %v\n%s", err, stderr.String())
+	}
+	t.Logf("forensic-agent node:\n%s", stderr.String())
+
+	bundle := filepath.Join(dir, "out")
+	in, err := os.Open(streamPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	unpack := exec.Command(agent, "unpack", "--dir", bundle)
+	unpack.Stdin = in
+	summary, err := unpack.Output()
+	if err != nil {
+		t.Fatalf("forensic-agent unpack: %v\n%s", err, summary)
+	}
+	if got := naJQ(t, summary, `[.artifacts[] | .verified] | all`); got != "true" {
+		t.Errorf("unpack: not every artifact verified:\n%s", summary)
+	}
+	return bundle
 }
 
 // naBuildAgent builds forensic-agent from this tree.
