@@ -267,7 +267,7 @@ func TestNodeCheckpoint(t *testing.T) {
 		got := b.JQ(t, "manifest.json", `.artifacts[] | select(.path=="checkpoint/main.tar") | .error`)
 		// The kubelet names CRIU's log on the node; the collector streams
 		// it, and its Error lines go into the manifest.
-		for _, want := range []string{"checkpointing container main of pod " + ns + "/listener", "criu failed", "CRIU's log says: (", ") Error (criu/"} {
+		for _, want := range []string{"checkpointing container main of pod " + ns + "/listener", "criu failed", "CRIU's log says: (", ") Error (criu/", "Dumping FAILED"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("checkpoint error %q lacks %q", got, want)
 			}
