@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
@@ -222,9 +224,15 @@ func (x *collectors) diff(ctx context.Context, sink collect.Sink) error {
 		Kind string `json:"kind"`
 		Path string `json:"path"`
 	}
-	changes := make([]change, 0, len(res.Changes))
+	// By path, as Docker 20.10 returns them: the containerd image store
+	// returns them in a different order on every call, and an unchanged
+	// container must give the same bytes.
+	sorted := slices.SortedStableFunc(slices.Values(res.Changes), func(a, b container.FilesystemChange) int {
+		return strings.Compare(a.Path, b.Path)
+	})
+	changes := make([]change, 0, len(sorted))
 	var text strings.Builder
-	for _, ch := range res.Changes {
+	for _, ch := range sorted {
 		kind := map[string]string{"C": "changed", "A": "added", "D": "deleted"}[ch.Kind.String()]
 		changes = append(changes, change{Kind: kind, Path: ch.Path})
 		fmt.Fprintf(&text, "%s %s\n", ch.Kind.String(), ch.Path)

@@ -1,12 +1,16 @@
 package docker
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,5 +283,52 @@ func TestStoppedStreamsEndTheirGoroutines(t *testing.T) {
 				t.Errorf("an interrupted %s should leave an incomplete bundle with %s* marked: %+v", tc.step, tc.path, res.Manifest.Artifacts)
 			}
 		})
+	}
+}
+
+// TestDiffSortedByPath: the containerd image store (Docker 28 with
+// containerd-snapshotter) reports a container's changes in a different
+// order on every call, where Docker 20.10 sorts them by path. diff.json and
+// diff.txt list them by path, so that two exports of an unchanged container
+// hold the same bytes whichever engine answered.
+func TestDiffSortedByPath(t *testing.T) {
+	f := dockertest.NewEngine().WithDiff(
+		container.FilesystemChange{Kind: container.ChangeModify, Path: "/tmp"},
+		container.FilesystemChange{Kind: container.ChangeAdd, Path: "/tmp/x"},
+		container.FilesystemChange{Kind: container.ChangeModify, Path: "/bin"},
+		container.FilesystemChange{Kind: container.ChangeDelete, Path: "/bin/yes"},
+		container.FilesystemChange{Kind: container.ChangeModify, Path: "/bin/sh"})
+	_, path := runOne(t, "docker.diff", f, running(), Options{})
+	files := map[string]string{}
+	bf, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	tr := tar.NewReader(bf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		files[h.Name] = string(b)
+	}
+	if got, want := files["b/container/diff.txt"], "C /bin\nC /bin/sh\nD /bin/yes\nC /tmp\nA /tmp/x\n"; got != want {
+		t.Errorf("diff.txt:\n%s\nwant, sorted by path:\n%s", got, want)
+	}
+	var changes []struct{ Kind, Path string }
+	if err := json.Unmarshal([]byte(files["b/container/diff.json"]), &changes); err != nil {
+		t.Fatalf("diff.json: %v", err)
+	}
+	var paths []string
+	for _, c := range changes {
+		paths = append(paths, c.Path)
+	}
+	if want := []string{"/bin", "/bin/sh", "/bin/yes", "/tmp", "/tmp/x"}; !slices.Equal(paths, want) {
+		t.Errorf("diff.json paths %q, want %q", paths, want)
 	}
 }

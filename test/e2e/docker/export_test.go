@@ -112,6 +112,11 @@ func TestExportFullImage(t *testing.T) {
 			t.Errorf("diff.txt lacks %q:\n%s", want, diff)
 		}
 	}
+	// docker diff prints the changes sorted by path; so does diff.txt, on
+	// either engine (the containerd image store answers in a random order).
+	if want := mustDocker(t, "diff", name); strings.TrimSpace(string(diff)) != want {
+		t.Errorf("diff.txt:\n%s\nwant what docker diff prints:\n%s", diff, want)
+	}
 	if got := jq(t, filepath.Join(root, "container/diff.json"), `[.[] | select(.path == "/bin/id")][0].kind`); got != "deleted" {
 		t.Errorf("diff.json kind of /bin/id = %q, want deleted", got)
 	}
