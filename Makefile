@@ -17,19 +17,23 @@ all: build
 # built in a temporary folder and handed to the compiler with
 # `go build -overlay`, so that nothing is written into the source tree.
 EMBED_ARCHS := amd64 arm64
+
+# grpcnotrace keeps grpc (the agent's CRI client) from linking golang.org/x/net/trace
+# and html/template, which would let the linker keep dead code: 20.5 MB -> 15.5 MB.
+GOTAGS := -tags grpcnotrace
 AGENT_EMBED := $(CURDIR)/docker-forensic/internal/agentbin/bin/forensic-agent-linux-
 
 ## build: static binaries of both plugins and the agent into bin/ (docker-forensic carries the linux agents of amd64 and arm64)
 build:
-	GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/forensic-agent ./forensic-agent
+	GOOS=linux $(GO) build -trimpath $(GOTAGS) -ldflags '$(LDFLAGS)' -o bin/forensic-agent ./forensic-agent
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	replace= && for arch in $(EMBED_ARCHS); do \
-	  GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o "$$tmp/forensic-agent-linux-$$arch" ./forensic-agent || exit 1; \
+	  GOOS=linux GOARCH=$$arch $(GO) build -trimpath $(GOTAGS) -ldflags '$(LDFLAGS)' -o "$$tmp/forensic-agent-linux-$$arch" ./forensic-agent || exit 1; \
 	  replace="$$replace$${replace:+,}\"$(AGENT_EMBED)$$arch\":\"$$tmp/forensic-agent-linux-$$arch\""; \
 	done && \
 	echo "{\"Replace\":{$$replace}}" > "$$tmp/overlay.json" && \
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -overlay "$$tmp/overlay.json" -o bin/docker-forensic ./docker-forensic
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-forensic ./kubectl-forensic
+	$(GO) build -trimpath $(GOTAGS) -ldflags '$(LDFLAGS)' -overlay "$$tmp/overlay.json" -o bin/docker-forensic ./docker-forensic
+	$(GO) build -trimpath $(GOTAGS) -ldflags '$(LDFLAGS)' -o bin/kubectl-forensic ./kubectl-forensic
 
 ## dist: release archives for linux, darwin, windows on amd64 and arm64, SHA256SUMS, krew/forensic.yaml
 dist:

@@ -258,7 +258,8 @@ func (c *config) build(p Platform, name, pkg, overlay string) (string, error) {
 	out := filepath.Join(c.out, "bin", p.OS+"_"+p.Arch, p.exe(name))
 	ldflags := fmt.Sprintf("-s -w -buildid= -X %[1]s.Version=%s -X %[1]s.Commit=%s -X %[1]s.Date=%s",
 		versionPkg, c.version, c.commit, c.date.Format(time.RFC3339))
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out}
+	// grpcnotrace: see the Makefile (grpc without x/net/trace keeps the agent small).
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-tags", "grpcnotrace", "-ldflags", ldflags, "-o", out}
 	if overlay != "" {
 		args = append(args, "-overlay", overlay)
 	}
