@@ -126,7 +126,11 @@ func printListing(w io.Writer, l offline.Listing) error {
 	if l.Kind == offline.Containerd {
 		fmt.Fprintln(tw, "CONTAINER ID\tNAMESPACE\tPOD\tPOD NAMESPACE\tCONTAINER\tIMAGE\tDIGEST\tCREATED\tSTATE")
 		for _, c := range l.Containers {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", offline.ShortID(c.ID), dash(c.Namespace), dash(c.Pod), dash(c.PodNamespace), dash(c.KubeContainer), dash(c.Image), dash(c.ImageDigest), fmtTime(c.Created), c.State)
+			kc := dash(c.KubeContainer)
+			if c.Sandbox {
+				kc = "(sandbox)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", offline.ShortID(c.ID), dash(c.Namespace), dash(c.Pod), dash(c.PodNamespace), kc, dash(c.Image), dash(c.ImageDigest), fmtTime(c.Created), c.State)
 		}
 	} else {
 		fmt.Fprintln(tw, "CONTAINER ID\tNAME\tIMAGE\tDIGEST\tCREATED\tSTATE")

@@ -79,11 +79,13 @@ type Container struct {
 	// Namespace is containerd's namespace (k8s.io, default...).
 	Namespace string `json:"namespace,omitempty"`
 	// Pod, PodNamespace and KubeContainer come from the CRI labels.
-	Pod           string            `json:"pod,omitempty"`
-	PodNamespace  string            `json:"pod_namespace,omitempty"`
-	PodUID        string            `json:"pod_uid,omitempty"`
-	KubeContainer string            `json:"kube_container,omitempty"`
-	Labels        map[string]string `json:"labels,omitempty"`
+	Pod           string `json:"pod,omitempty"`
+	PodNamespace  string `json:"pod_namespace,omitempty"`
+	PodUID        string `json:"pod_uid,omitempty"`
+	KubeContainer string `json:"kube_container,omitempty"`
+	// Sandbox marks a pod's infrastructure (pause) container.
+	Sandbox bool              `json:"sandbox,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
 	// Problems are what could not be read about this container.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -110,6 +112,7 @@ func (c *Container) FromCRILabels() {
 	c.PodNamespace = c.Labels["io.kubernetes.pod.namespace"]
 	c.PodUID = c.Labels["io.kubernetes.pod.uid"]
 	c.KubeContainer = c.Labels["io.kubernetes.container.name"]
+	c.Sandbox = c.Labels["io.cri-containerd.kind"] == "sandbox"
 }
 
 // Image is an image a root holds.

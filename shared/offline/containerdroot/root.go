@@ -366,6 +366,9 @@ func (r *Root) List(ctx context.Context) (offline.Listing, error) {
 		c.ImageID = c.ImageDigest
 		c.FromCRILabels()
 		c.Name = c.KubeContainer
+		if c.Sandbox {
+			c.Name = c.Pod + "-sandbox"
+		}
 		r.applyStatus(&c)
 		l.Containers = append(l.Containers, c)
 	}

@@ -396,6 +396,11 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 			if !strings.Contains(string(db), `"new_executables": [`) || !strings.Contains(string(db), "/tmp/dropper") {
 				t.Errorf("local: drift.json does not name /tmp/dropper as a new executable: %s", db)
 			}
+			// analyze reads an offline bundle like a live one.
+			an := forensic(t, work, "analyze", b)
+			if an.code != 0 || !strings.Contains(an.stdout, "exec-in-tmp") || !strings.Contains(an.stdout, "/tmp/dropper") {
+				t.Errorf("local: analyze of the offline bundle: exit %d, want 0 and the exec-in-tmp finding for /tmp/dropper", an.code)
+			}
 			vt, err := exec.Command("tar", "-xOf", filepath.Join(root, "volumes/vol1.tar"), "x").CombinedOutput()
 			if err != nil || string(vt) != "secret\n" {
 				t.Errorf("local: volumes/vol1.tar x = %q, %v", vt, err)
