@@ -192,20 +192,35 @@ func (n *nodeRun) remove(ctx context.Context) {
 		err := pods.Delete(ctx, n.pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero,
 			Preconditions: &metav1.Preconditions{UID: &n.pod.UID}})
 		if err != nil && !apierrors.IsNotFound(err) {
-			n.delErr = n.s.c.Error("deleting the node collector pod "+n.pod.Namespace+"/"+n.pod.Name, err)
+			n.setDeleted(time.Time{}, n.s.c.Error("deleting the node collector pod "+n.pod.Namespace+"/"+n.pod.Name, err))
 			return
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
 			p, err := pods.Get(ctx, n.pod.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) || (err == nil && p.UID != n.pod.UID) {
-				n.deleted = n.s.now()
+				n.setDeleted(n.s.now(), nil)
 				return
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
-		n.delErr = fmt.Errorf("the node collector pod %s/%s was asked to be deleted but is still there after 30 s", n.pod.Namespace, n.pod.Name)
+		n.setDeleted(time.Time{}, fmt.Errorf("the node collector pod %s/%s was asked to be deleted but is still there after 30 s", n.pod.Namespace, n.pod.Name))
 	})
+}
+
+// setDeleted records how the deletion ended; other pods' captures read it
+// (removal).
+func (n *nodeRun) setDeleted(at time.Time, err error) {
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	n.deleted, n.delErr = at, err
+}
+
+// removal returns when the collector pod was deleted, and why it was not.
+func (n *nodeRun) removal() (time.Time, error) {
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	return n.deleted, n.delErr
 }
 
 // Close deletes every collector pod still there (captures that never
@@ -223,9 +238,9 @@ func (s *Stage) Close(ctx context.Context) []error {
 	for _, n := range nodes {
 		wg.Go(func() {
 			n.remove(ctx)
-			if n.delErr != nil {
+			if _, err := n.removal(); err != nil {
 				mu.Lock()
-				errs = append(errs, n.delErr)
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 			for _, list := range n.checkpoints {
@@ -341,11 +356,12 @@ func (l *launcher) Remove(ctx context.Context) error {
 	}
 	l.n.s.mu.Unlock()
 	l.n.release(ctx)
-	if !l.n.deleted.IsZero() {
-		l.rec.Deleted = l.n.deleted
+	deleted, err := l.n.removal()
+	if !deleted.IsZero() {
+		l.rec.Deleted = deleted
 		l.rec.State = "deleted"
 	}
-	return l.n.delErr
+	return err
 }
 
 func (l *launcher) Action() evidence.Action {
@@ -356,12 +372,13 @@ func (l *launcher) Action() evidence.Action {
 		img += " (" + r.ImageID + ")"
 	}
 	a.Detail = fmt.Sprintf("uid %s, pinned to node %s; image %s; container %s runs %s; privileges: %s. ", r.UID, r.Node, img, r.Container, strings.Join(r.Args, " "), strings.Join(r.Privileges, "; "))
+	_, delErr := l.n.removal()
 	switch {
 	case !r.Deleted.IsZero():
 		a.Detail += "Deleted at " + r.Deleted.Format(time.RFC3339Nano)
-	case l.n.delErr != nil:
-		a.Detail += "Not deleted: " + l.n.delErr.Error()
-		a.Error = strings.TrimSpace(a.Error + " " + l.n.delErr.Error())
+	case delErr != nil:
+		a.Detail += "Not deleted: " + delErr.Error()
+		a.Error = strings.TrimSpace(a.Error + " " + delErr.Error())
 	default:
 		a.Detail += "Shared with other target pods on the node: deleted by this run once the last of them is done"
 	}

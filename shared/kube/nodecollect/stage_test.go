@@ -113,7 +113,7 @@ func capture(t *testing.T, ctx context.Context, w *nodeWorld, opts *nodecollect.
 	opts.Attacher = w
 	opts.StartTimeout = 2 * time.Second
 	c := &podcollect.Capture{
-		Cluster: w.Cluster(), Options: preflight.Options{Node: opts}, Concurrency: 1,
+		Cluster: w.Cluster(), Options: preflight.Options{Node: opts}, Concurrency: 4,
 		Selection: target.Selection{Namespace: "shop"},
 		Open: func(p *target.Pod, at time.Time) (*evidence.Writer, error) {
 			return evidence.Create(filepath.Join(dir, p.Name+".tar"), evidence.Options{Root: "b", Format: evidence.Tar})
