@@ -176,5 +176,10 @@ func wordSeverity(w string) string {
 	return ""
 }
 
-// scoreText prints a score with one decimal.
-func scoreText(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+// ScoreText is the score with one decimal, "" when there is none.
+func (c CVSS) ScoreText() string {
+	if c.Score == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*c.Score, 'f', 1, 64)
+}
