@@ -131,7 +131,7 @@ type CollectorRecord struct {
 var privileges = []string{
 	"hostPID: the host's PID namespace (reads /proc of the target's processes)",
 	"hostPath / mounted read-only at " + HostRoot,
-	"runs as root with capabilities SYS_PTRACE and DAC_READ_SEARCH added (reads root-only files, other processes' /proc/PID/root and mountinfo)",
+	"runs as root with every capability dropped but DAC_OVERRIDE (reads files of any owner) and SYS_PTRACE (other processes' /proc/PID/root and mountinfo); no privilege escalation; read-only root filesystem",
 	"pinned to the node with nodeName; tolerates every taint; no service account token",
 }
 
@@ -374,9 +374,13 @@ func (n *nodeRun) collectorPod() *corev1.Pod {
 			VolumeMounts:             mounts,
 			Env:                      []corev1.EnvVar{{Name: "FORENSIC_PURPOSE", Value: "node evidence of pod " + p.Namespace + "/" + p.Name}},
 			SecurityContext: &corev1.SecurityContext{
-				RunAsUser: &root, RunAsNonRoot: &no, Privileged: &no, AllowPrivilegeEscalation: &yes,
+				RunAsUser: &root, RunAsNonRoot: &no, Privileged: &no, AllowPrivilegeEscalation: &no,
 				ReadOnlyRootFilesystem: &yes,
-				Capabilities:           &corev1.Capabilities{Add: []corev1.Capability{"SYS_PTRACE", "DAC_READ_SEARCH"}},
+				// Only what reading the node needs: files of any owner
+				// (DAC_OVERRIDE) and other processes' /proc entries
+				// (SYS_PTRACE). Not DAC_READ_SEARCH (open_by_handle_at
+				// escapes a mount).
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"DAC_OVERRIDE", "SYS_PTRACE"}},
 			},
 		})
 	}
@@ -449,11 +453,15 @@ func (s *Stage) checkpoint(ctx context.Context, node string, p *corev1.Pod, c st
 	raw, err := rc.Post().AbsPath("/api/v1/nodes", node, "proxy", "checkpoint", p.Namespace, p.Name, c).
 		Timeout(0).Param("timeout", "60").DoRaw(ctx)
 	if err != nil {
-		// The kubelet's own words: the API status message carries them
-		// once (err.Error() wraps them in client-go's text).
+		// The kubelet's own words: its plain-text body as the API server
+		// relays it (client-go's error wraps it in "an error on the
+		// server (...) has prevented the request from succeeding"), else
+		// the API status message.
 		msg := err.Error()
 		var se apierrors.APIStatus
-		if errors.As(err, &se) && se.Status().Message != "" {
+		if body := strings.TrimSpace(string(raw)); body != "" && !strings.HasPrefix(body, "{") {
+			msg = body
+		} else if errors.As(err, &se) && se.Status().Message != "" {
 			msg = se.Status().Message
 		}
 		if m := criuLogPath.FindStringSubmatch(msg); m != nil {
