@@ -325,6 +325,11 @@ func (x *collectors) checkpoint(ctx context.Context, sink collect.Sink) error {
 		a.Error = err.Error()
 		sink.Action(a)
 		hint := "checkpoints need an engine in experimental mode and a CRIU that works on the engine's kernel"
+		if local {
+			if reason := criuReason(err.Error()); reason != "" {
+				hint = "CRIU's log says: " + reason + "; " + hint
+			}
+		}
 		return sink.Fail(m, fmt.Errorf("checkpointing container %s: %w (%s)", x.t.Name(), EngineError(x.c, "checkpoint", err), hint))
 	}
 	sink.Action(a)
@@ -336,6 +341,43 @@ func (x *collectors) checkpoint(ctx context.Context, sink collect.Sink) error {
 	tr := tarDir(dir)
 	defer tr.Close()
 	return sink.Stream(ctx, m, tr)
+}
+
+// criuLogPath finds the CRIU log a failed checkpoint names: runc's error
+// ends with "path= <dir>/criu-dump.log" (and on some engines ": unknown").
+var criuLogPath = regexp.MustCompile(`path= (/\S+?\.log)\b`)
+
+// criuError is one error line of a CRIU log:
+// "(00.115135) Error (criu/sk-inet.c:130): inet: Unsupported proto 262 ...".
+var criuError = regexp.MustCompile(`^\(\s*[0-9.]+\) Error \([^)]*\): (.+)$`)
+
+// criuReason reads the CRIU log that the engine's checkpoint error names,
+// when this host can read it (the engine runs here), and returns CRIU's own
+// reason: the last error line before the summary lines ("... failed with",
+// "Dumping FAILED"). It returns "" when there is no such log or line.
+func criuReason(engineErr string) string {
+	mm := criuLogPath.FindStringSubmatch(engineErr)
+	if mm == nil {
+		return ""
+	}
+	f, err := os.Open(mm[1])
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return ""
+	}
+	reason := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		e := criuError.FindStringSubmatch(strings.TrimSpace(line))
+		if e == nil || strings.Contains(e[1], "FAILED") || strings.Contains(e[1], "failed with") {
+			continue
+		}
+		reason = e[1]
+	}
+	return reason
 }
 
 // tarDir streams a tar of the files under dir, named relative to it.

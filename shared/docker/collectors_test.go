@@ -332,3 +332,41 @@ func TestDiffSortedByPath(t *testing.T) {
 		t.Errorf("diff.json paths %q, want %q", paths, want)
 	}
 }
+
+// TestCheckpointFailureNamesCRIUReason: when CRIU fails, the engine's error
+// only names CRIU's log (path= ...criu-dump.log, on the engine's host); on a
+// local engine the failure carries the reason that log gives, not only the
+// path. The log lines are those CRIU 4.1.1 wrote for a Go web server on the
+// modern test engine.
+func TestCheckpointFailureNamesCRIUReason(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "criu-dump.log")
+	if err := os.WriteFile(log, []byte(`(00.000000) Version: 4.1.1 (gitid 0)
+(00.102146) Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted
+(00.110000) Dumping path for 3 fd via self 20 [/dev/null]
+(00.115135) Error (criu/sk-inet.c:130): inet: Unsupported proto 262 for socket 14202c
+(00.115150) Error (criu/cr-dump.c:1681): Dump files (pid: 2206) failed with -1
+(00.176844) Error (criu/cr-dump.c:2111): Dumping FAILED.
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := dockertest.NewEngine().WithCheckpointError(errors.New("Cannot checkpoint container c0ffee: runc did not terminate successfully: exit status 1: criu failed: type NOTIFY errno 0 path= " + log))
+	m, _ := runOne(t, "docker.checkpoint", f, running(), Options{Checkpoint: true})
+	if len(m.Artifacts) != 1 {
+		t.Fatalf("artifacts %+v", m.Artifacts)
+	}
+	got := m.Artifacts[0].Error
+	if !strings.Contains(got, "CRIU's log says: inet: Unsupported proto 262 for socket 14202c") || strings.Contains(got, "\n") {
+		t.Errorf("checkpoint error %q lacks CRIU's reason in one line", got)
+	}
+}
+
+// TestCheckpointFailureWithoutCRIULog: an error that names no readable
+// CRIU log (a remote engine's path, or none) is passed on as it is.
+func TestCheckpointFailureWithoutCRIULog(t *testing.T) {
+	msg := "Cannot checkpoint container c0ffee: criu failed: type NOTIFY errno 0 path= /nonexistent/criu-dump.log"
+	f := dockertest.NewEngine().WithCheckpointError(errors.New(msg))
+	m, _ := runOne(t, "docker.checkpoint", f, running(), Options{Checkpoint: true})
+	if got := m.Artifacts[0].Error; !strings.Contains(got, msg) || strings.Contains(got, "CRIU's log says") {
+		t.Errorf("checkpoint error %q", got)
+	}
+}

@@ -478,6 +478,11 @@ func checkpointFails(t *testing.T, args ...string) {
 		!strings.Contains(cpLines[0], cause) || !strings.Contains(cpLines[0], "CRIU that works") {
 		t.Errorf("stderr should carry one line naming the container, the engine's reason %q and the hint; got:\n%s", cause, r.stderr)
 	}
+	// The modern engine runs CRIU, which writes its log on this host: the
+	// line carries CRIU's own reason, not only the log's path.
+	if engine.modern() && len(cpLines) == 1 && !strings.Contains(cpLines[0], "CRIU's log says: ") {
+		t.Errorf("the checkpoint line lacks CRIU's reason from its log: %s", cpLines[0])
+	}
 	errText := jq(t, manifest, cpArtifacts+`[0].error // ""`)
 	if !strings.Contains(errText, "checkpointing container "+name) || !strings.Contains(errText, cause) {
 		t.Errorf("the checkpoint artifact's error %q lacks the engine's reason %q", errText, cause)
