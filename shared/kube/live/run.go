@@ -109,6 +109,16 @@ func (x *step) liveArtifact(step string) string {
 	return liveArtifacts[step][0]
 }
 
+// stepSent reports whether artifact name is what step sends: its one
+// artifact, or for memory any core (memory/<pid>-<comm>.core; their
+// names are known only once the agent listed the processes).
+func (x *step) stepSent(step, name string) bool {
+	if step == StepMemory {
+		return strings.HasPrefix(name, "memory/") && strings.HasSuffix(name, ".core")
+	}
+	return name == x.liveArtifact(step)
+}
+
 // failSteps records that steps produced nothing, and why.
 func (x *step) failSteps(sink collect.Sink, steps []string, cause func(step string) error) error {
 	var errs []error
@@ -338,7 +348,7 @@ func (x *step) runAgent(ctx context.Context, sink collect.Sink, e *ephemeral) er
 	}
 	var missing []string
 	for _, s := range e.plan.Steps {
-		if t.Stream == nil || !slices.ContainsFunc(t.Stream.Artifacts, func(a stream.ArtifactResult) bool { return a.Name == x.liveArtifact(s) }) {
+		if t.Stream == nil || !slices.ContainsFunc(t.Stream.Artifacts, func(a stream.ArtifactResult) bool { return x.stepSent(s, a.Name) }) {
 			missing = append(missing, s)
 		}
 	}
