@@ -141,13 +141,11 @@ o:musl
 L:MIT
 `
 
-// osvDatabase writes the test's OSV database into dir/osv: one export per
-// ecosystem, records written for the test images' packages with known
-// answers, and returns the folder and the newest modified time of each
-// file.
-func osvDatabase(t *testing.T, dir string) string {
+// osvDatabase writes the test's OSV database into the folder db, as
+// db/ECOSYSTEM/all.zip: records written for the test images' packages,
+// with known answers.
+func osvDatabase(t *testing.T, db string) string {
 	t.Helper()
-	db := filepath.Join(dir, "osv")
 	withdrawn := osv("DEBIAN-CVE-2022-0001", "2024-03-01T00:00:00Z",
 		affected("Debian:12", "openssl", "ECOSYSTEM", ev("introduced", "0"), ev("fixed", "3.0.99-1"))).with("withdrawn", "2024-03-02T00:00:00Z")
 	writeOSVZip(t, filepath.Join(db, "Debian", "all.zip"), []osvRecord{
@@ -206,38 +204,8 @@ func TestVulnerabilities(t *testing.T) {
 		t.Fatalf("jq is needed (Debian package jq): %v", err)
 	}
 	dir := t.TempDir()
-	db := osvDatabase(t, dir)
-
-	rootfs := vulnsRootfs(t, filepath.Join(dir, "debian"), map[string]string{
-		"etc/os-release":       "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
-		"var/lib/dpkg/status":  dpkgStatus,
-		"lib/apk/db/installed": apkInstalled,
-		"app/package-lock.json": `{"name": "app", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "app", "dependencies": {"lodash": "4.17.20"}},
-  "node_modules/lodash": {"version": "4.17.20", "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz", "license": "MIT"}}}`,
-		"app/node_modules/lodash/package.json": `{"name": "lodash", "version": "4.17.20", "license": "MIT"}`,
-	})
-	tarCmd := exec.Command("tar", "-C", rootfs, "-c", ".")
-	imp := exec.Command("docker", "import", "-c", "CMD /bin/sh", "-", vulnsBase)
-	imp.Stdin, _ = tarCmd.StdoutPipe()
-	if err := tarCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v: %s", err, out)
-	}
-	tarCmd.Wait()
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", vulnsImage, vulnsBase).Run() })
-	const distInfo = "/usr/lib/python3/dist-packages/PyYAML-5.3.1.dist-info"
-	if err := commitStep(vulnsBase, vulnsImage, "Metadata-Version: 2.1\nName: PyYAML\nVersion: 5.3.1\nLicense: MIT\n\n", "pip install PyYAML==5.3.1",
-		"/bin/sh", "-c", "mkdir -p "+distInfo+" && cat > "+distInfo+"/METADATA"); err != nil {
-		t.Fatal(err)
-	}
-	image := filepath.Join(dir, "debian.tar")
-	mustDocker(t, "save", "-o", image, vulnsImage)
-	var diffIDs []string
-	if err := json.Unmarshal([]byte(mustDocker(t, "image", "inspect", "--format", "{{json .RootFS.Layers}}", vulnsImage)), &diffIDs); err != nil || len(diffIDs) != 2 {
-		t.Fatalf("the image's layers: %v %v", diffIDs, err)
-	}
+	db := osvDatabase(t, filepath.Join(dir, "osv"))
+	image, alpine, diffIDs := vulnImages(t, dir)
 
 	sbomFile, htmlFile := filepath.Join(dir, "debian.cdx.json"), filepath.Join(dir, "debian.html")
 	res := run(t, "docker", "forensic", "analyze", "-o", "json", "--vulns", db, "--sbom", sbomFile, "--html", htmlFile, image)
@@ -328,10 +296,6 @@ func TestVulnerabilities(t *testing.T) {
 
 	// The Alpine image: the record of its release matches, the one of
 	// another release does not; unrated findings count as medium.
-	alpine := saveRootfs(t, vulnsRootfs(t, filepath.Join(dir, "alpine"), map[string]string{
-		"etc/os-release":       "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
-		"lib/apk/db/installed": apkInstalled,
-	}), vulnsAlpine, "/bin/sh", dir)
 	for _, c := range []struct {
 		failOn string
 		code   int
@@ -368,6 +332,50 @@ func TestVulnerabilities(t *testing.T) {
 			t.Errorf("%s wrote an SBOM though the database was damaged", argv[0])
 		}
 	}
+}
+
+// vulnImages builds the test's images into dir: a Debian 12 image made
+// with docker import (a dpkg status, an apk database, a package-lock.json
+// and node_modules) and a second layer made with docker commit (a Python
+// dist-info), and an Alpine 3.19 image; it returns their docker save
+// tarballs and the Debian image's diff IDs.
+func vulnImages(t *testing.T, dir string) (debian, alpine string, diffIDs []string) {
+	t.Helper()
+	rootfs := vulnsRootfs(t, filepath.Join(dir, "debian"), map[string]string{
+		"etc/os-release":       "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
+		"var/lib/dpkg/status":  dpkgStatus,
+		"lib/apk/db/installed": apkInstalled,
+		"app/package-lock.json": `{"name": "app", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "app", "dependencies": {"lodash": "4.17.20"}},
+  "node_modules/lodash": {"version": "4.17.20", "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz", "license": "MIT"}}}`,
+		"app/node_modules/lodash/package.json": `{"name": "lodash", "version": "4.17.20", "license": "MIT"}`,
+	})
+	tarCmd := exec.Command("tar", "-C", rootfs, "-c", ".")
+	imp := exec.Command("docker", "import", "-c", "CMD /bin/sh", "-", vulnsBase)
+	imp.Stdin, _ = tarCmd.StdoutPipe()
+	if err := tarCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v: %s", err, out)
+	}
+	tarCmd.Wait()
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", vulnsImage, vulnsBase).Run() })
+	const distInfo = "/usr/lib/python3/dist-packages/PyYAML-5.3.1.dist-info"
+	if err := commitStep(vulnsBase, vulnsImage, "Metadata-Version: 2.1\nName: PyYAML\nVersion: 5.3.1\nLicense: MIT\n\n", "pip install PyYAML==5.3.1",
+		"/bin/sh", "-c", "mkdir -p "+distInfo+" && cat > "+distInfo+"/METADATA"); err != nil {
+		t.Fatal(err)
+	}
+	debian = filepath.Join(dir, "debian.tar")
+	mustDocker(t, "save", "-o", debian, vulnsImage)
+	if err := json.Unmarshal([]byte(mustDocker(t, "image", "inspect", "--format", "{{json .RootFS.Layers}}", vulnsImage)), &diffIDs); err != nil || len(diffIDs) != 2 {
+		t.Fatalf("the image's layers: %v %v", diffIDs, err)
+	}
+
+	alpine = saveRootfs(t, vulnsRootfs(t, filepath.Join(dir, "alpine"), map[string]string{
+		"etc/os-release":       "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+		"lib/apk/db/installed": apkInstalled,
+	}), vulnsAlpine, "/bin/sh", dir)
+	return debian, alpine, diffIDs
 }
 
 func short(d string) string {
