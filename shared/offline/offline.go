@@ -427,3 +427,17 @@ func StreamFunc(ctx context.Context, sink collect.Sink, m evidence.Meta, produce
 	<-done
 	return err
 }
+
+// ReadDir lists a folder under a root like os.ReadDir, without following
+// a final link and without updating the folder's access time where the
+// kernel allows it.
+func ReadDir(p string) ([]os.DirEntry, error) {
+	f, err := OpenFile(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, err
+}

@@ -265,7 +265,7 @@ func (r *Root) podLogs(ctx context.Context, sink collect.Sink, c offline.Contain
 	if strings.ContainsAny(c.PodNamespace+c.Pod+c.PodUID+c.KubeContainer, "/\x00") {
 		return sink.Fail(evidence.Meta{Path: "logs/stdout.log"}, errors.New("pod labels hold a path separator"))
 	}
-	entries, err := os.ReadDir(cdir)
+	entries, err := offline.ReadDir(cdir)
 	if err != nil {
 		return sink.Fail(evidence.Meta{Path: "logs/stdout.log"}, fmt.Errorf("reading pod logs folder %s: %w", cdir, err))
 	}

@@ -373,7 +373,7 @@ func (r *Root) List(ctx context.Context) (offline.Listing, error) {
 		l.Containers = append(l.Containers, c)
 	}
 	// Without meta.db, the CRI plugin's folders still name its containers.
-	if entries, err := os.ReadDir(filepath.Join(r.dir, criDir)); err == nil {
+	if entries, err := offline.ReadDir(filepath.Join(r.dir, criDir)); err == nil {
 		for _, e := range entries {
 			if !e.IsDir() || seen[e.Name()] {
 				continue

@@ -98,7 +98,7 @@ func (r *Root) config(ctx context.Context, sink collect.Sink, id string) error {
 		}
 		errs = append(errs, err)
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := offline.ReadDir(dir)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}

@@ -37,7 +37,7 @@ func (r *Root) logFiles(id string) ([]logFile, error) {
 	var out []logFile
 	var errs []error
 	scan := func(dir, base, driver, prefix string) {
-		entries, err := os.ReadDir(dir)
+		entries, err := offline.ReadDir(dir)
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)

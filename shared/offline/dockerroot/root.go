@@ -160,7 +160,7 @@ func (r *Root) List(ctx context.Context) (offline.Listing, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.Problems = append(l.Problems, err.Error())
 	}
-	entries, err := os.ReadDir(r.path("containers"))
+	entries, err := offline.ReadDir(r.path("containers"))
 	if err != nil {
 		return l, fmt.Errorf("reading containers: %w", err)
 	}
@@ -200,7 +200,7 @@ func (r *Root) List(ctx context.Context) (offline.Listing, error) {
 		l.Containers = append(l.Containers, c)
 	}
 	sort.Slice(l.Containers, func(i, j int) bool { return l.Containers[i].Created.Before(l.Containers[j].Created) })
-	imgs, err := os.ReadDir(r.path("image", "overlay2", "imagedb", "content", "sha256"))
+	imgs, err := offline.ReadDir(r.path("image", "overlay2", "imagedb", "content", "sha256"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.Problems = append(l.Problems, fmt.Sprintf("reading images: %v", err))
 	}
@@ -220,7 +220,7 @@ func (r *Root) List(ctx context.Context) (offline.Listing, error) {
 		}
 		l.Images = append(l.Images, img)
 	}
-	vols, err := os.ReadDir(r.path("volumes"))
+	vols, err := offline.ReadDir(r.path("volumes"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.Problems = append(l.Problems, fmt.Sprintf("reading volumes: %v", err))
 	}

@@ -133,7 +133,7 @@ func (t *tree) walk(i int, rel string, parent *node) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := r.Open(dir)
+	f, err := openNoFollow(r, dir)
 	if err != nil {
 		t.errs = append(t.errs, fmt.Errorf("reading layer %s folder /%s: %w", t.layers[i].ID, rel, err))
 		return

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -152,5 +154,53 @@ func TestMissingLayerIsNamedAndTheRestWritten(t *testing.T) {
 	}
 	if !strings.Contains(keys(names(t, buf.Bytes())), "keep/k") {
 		t.Errorf("the present layers were not written beside the missing one")
+	}
+}
+
+// TestReadingLeavesAccessTimes: every file and folder of the layers keeps
+// its access time, also ones old enough that relatime would update them.
+func TestReadingLeavesAccessTimes(t *testing.T) {
+	s := layers(t)
+	old := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
+	// The paths are listed once: listing a folder would itself set its
+	// access time. Links are left out: readlink(2) sets a link's access
+	// time whatever the caller asks, unless the mount is read-only or
+	// noatime, which is how an image should be mounted.
+	var paths []string
+	for _, l := range s.Layers {
+		filepath.WalkDir(l.Dir, func(p string, d fs.DirEntry, err error) error {
+			if d.Type()&fs.ModeSymlink == 0 {
+				paths = append(paths, p)
+			}
+			return nil
+		})
+	}
+	atimes := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, p := range paths {
+			var st unix.Stat_t
+			if unix.Lstat(p, &st) == nil {
+				out[p] = st.Atim.Sec
+			}
+		}
+		return out
+	}
+	for _, p := range paths {
+		ts := []unix.Timespec{unix.NsecToTimespec(old.UnixNano()), {Nsec: unix.UTIME_OMIT}}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := atimes()
+	if err := s.WriteMerged(context.Background(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Drift(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for p, a := range atimes() {
+		if a != before[p] {
+			t.Errorf("%s: access time changed from %d to %d", p, before[p], a)
+		}
 	}
 }

@@ -139,7 +139,7 @@ func (s Stack) WriteUpper(ctx context.Context, w io.Writer) error {
 		if dir == "" {
 			dir = "."
 		}
-		f, err := r.Open(dir)
+		f, err := openNoFollow(r, dir)
 		if err != nil {
 			errs = append(errs, err)
 			return nil
@@ -373,7 +373,7 @@ func (s Stack) Drift(ctx context.Context) (Drift, error) {
 		if dir == "" {
 			dir = "."
 		}
-		f, err := r.Open(dir)
+		f, err := openNoFollow(r, dir)
 		if err != nil {
 			errs = append(errs, err)
 			return nil
