@@ -240,6 +240,16 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		"echo new > /newfile; rm /etc/motd; rm -r /etc/d; mkdir /etc/d; echo y > /etc/d/g; chmod 4755 /etc/d/g; ln -s /etc/shadow /escape; for i in $(seq 1 60); do echo out $i; echo err $i >&2; done; exit 3")
 	e.docker(t, "run", "--name", "local", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "-v", "vol1:/data", "offline-test/bb:1", "sh", "-c",
 		"echo secret > /data/x; cp /bin/busybox /tmp/dropper; mv /etc/d /etc/e; for i in $(seq 1 80); do echo local $i; done")
+	// A distroless image: one static binary, no shell, no folders.
+	distroless := t.TempDir()
+	if err := copyFile(busybox, filepath.Join(distroless, "busybox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	imp = exec.Command("sh", "-c", "tar -C '"+distroless+"' -c . | docker -H unix://"+e.sock+" import - offline-test/distroless:1")
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	e.docker(t, "run", "--name", "distroless", "offline-test/distroless:1", "/busybox", "sh", "-c", "/busybox echo state > /state; /busybox rm /busybox; /busybox echo gone 2>&1; echo bye")
 	e.docker(t, "run", "-d", "--name", "running", "offline-test/bb:1", "sh", "-c", "echo started; echo live > /tmp/live; exec sleep 1000")
 	time.Sleep(time.Second)
 	e.docker(t, "stop", "-t", "1", "running")
@@ -248,7 +258,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		fs                                map[string]entry
 	}
 	live := map[string]*oracle{}
-	for _, name := range []string{"jsonlog", "local", "running"} {
+	for _, name := range []string{"jsonlog", "local", "running", "distroless"} {
 		o := &oracle{id: strings.TrimSpace(e.docker(t, "inspect", "-f", "{{.Id}}", name))}
 		o.diff = e.docker(t, "diff", name)
 		cmd := exec.Command("docker", "-H", "unix://"+e.sock, "logs", "-t", name)
@@ -287,14 +297,14 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	if err := json.Unmarshal([]byte(ls.stdout), &listing); err != nil {
 		t.Fatalf("offline ls -o json: %v", err)
 	}
-	if listing.Kind != "docker" || len(listing.Containers) != 3 || len(listing.Volumes) != 1 || listing.Volumes[0].Name != "vol1" {
+	if listing.Kind != "docker" || len(listing.Containers) != 4 || len(listing.Volumes) != 1 || listing.Volumes[0].Name != "vol1" {
 		t.Fatalf("offline ls: %+v", listing)
 	}
 	for _, c := range listing.Containers {
-		if c.ID != live[c.Name].id || c.Image != "offline-test/bb:1" || c.State != "exited" || c.ExitCode == nil {
+		if c.ID != live[c.Name].id || c.Image != map[bool]string{true: "offline-test/distroless:1", false: "offline-test/bb:1"}[c.Name == "distroless"] || c.State != "exited" || c.ExitCode == nil {
 			t.Errorf("offline ls: container %+v", c)
 		}
-		if want := map[string]int{"jsonlog": 3, "local": 0, "running": 137}[c.Name]; c.ExitCode != nil && *c.ExitCode != want && !(c.Name == "running" && *c.ExitCode == 143) {
+		if want := map[string]int{"jsonlog": 3, "local": 0, "running": 137, "distroless": 0}[c.Name]; c.ExitCode != nil && *c.ExitCode != want && !(c.Name == "running" && *c.ExitCode == 143) {
 			t.Errorf("offline ls: %s exit code %d, want %d", c.Name, *c.ExitCode, want)
 		}
 	}
@@ -306,8 +316,8 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		t.Fatalf("offline export --all: exit %d", ex.code)
 	}
 	bundles := strings.Fields(ex.stdout)
-	if len(bundles) != 3 {
-		t.Fatalf("offline export --all printed %d bundles, want 3", len(bundles))
+	if len(bundles) != 4 {
+		t.Fatalf("offline export --all printed %d bundles, want 4", len(bundles))
 	}
 	offlineFS := map[string]map[string]entry{}
 	for _, b := range bundles {
@@ -330,7 +340,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		got := readTar(t, f)
 		f.Close()
 		offlineFS[name] = got
-		if tl, err := exec.Command("tar", "-tf", filepath.Join(root, "container/filesystem.tar")).CombinedOutput(); err != nil || !strings.Contains(string(tl), "bin/busybox") {
+		if tl, err := exec.Command("tar", "-tf", filepath.Join(root, "container/filesystem.tar")).CombinedOutput(); err != nil || !strings.Contains(string(tl), "etc/hosts") {
 			t.Errorf("tar -tf of the offline filesystem: %v\n%s", err, tl)
 		}
 		for p, want := range o.fs {
@@ -478,8 +488,8 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		r = forensic(t, work, "offline", "ls", "--root", copyRoot, "-o", "json")
 		var l struct{ Containers []struct{ ID, Name string } }
 		json.Unmarshal([]byte(r.stdout), &l)
-		if r.code != 0 || !strings.Contains(r.stderr, "config.v2.json") || len(l.Containers) != 3 {
-			t.Errorf("a corrupt config.v2.json: exit %d, %d containers listed, want 0, the problem on stderr and all 3 listed", r.code, len(l.Containers))
+		if r.code != 0 || !strings.Contains(r.stderr, "config.v2.json") || len(l.Containers) != 4 {
+			t.Errorf("a corrupt config.v2.json: exit %d, %d containers listed, want 0, the problem on stderr and all 4 listed", r.code, len(l.Containers))
 		}
 		// A hostile upper layer: a link that climbs out of the root, a
 		// name with a newline.
