@@ -25,6 +25,7 @@ var heap, ballast []byte
 
 func main() {
 	mib := flag.Int("ballast", 0, "keep this many MiB more resident")
+	listen := flag.String("listen", "127.0.0.1:8080", "address to serve HTTP on")
 	flag.Parse()
 	ballast = make([]byte, *mib<<20)
 	r := mrand.NewChaCha8([32]byte{1})
@@ -41,7 +42,7 @@ func main() {
 		fmt.Fprintf(w, "memtarget answers %s\n", r.URL.Path)
 	})
 	fmt.Printf("memtarget pid %d marker %s\n", os.Getpid(), marker)
-	if err := http.ListenAndServe("127.0.0.1:8080", nil); err != nil {
+	if err := http.ListenAndServe(*listen, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "memtarget:", err)
 		os.Exit(1)
 	}
