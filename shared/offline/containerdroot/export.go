@@ -139,6 +139,16 @@ func (r *Root) Collectors(c offline.Container, opts offline.ExportOptions) []col
 				sink.Note("%s", n)
 			}
 			var errs []error
+			// The copies that were read, so the manifest holds what was
+			// read and its hash (bolt only reads it; the copy is as copied).
+			for _, cp := range r.copies {
+				err := offline.CopyFile(ctx, sink, evidence.Meta{Path: "engine/" + cp.name, MediaType: "application/x-bolt",
+					Description: cp.rel + " as copied to a temporary file before it was read: bolt locks a database it opens, so the original was only read, never opened by bolt"}, cp.path)
+				if offline.Fatal(err) {
+					return err
+				}
+				errs = append(errs, err)
+			}
 			if rec == nil {
 				return sink.Fail(evidence.Meta{Path: "container/records/container.json"}, fmt.Errorf("no record of %s in %s", c.ID, metaDB))
 			}

@@ -46,6 +46,8 @@ type Root struct {
 	dir   string
 	tmp   string
 	notes []string
+	// copies are the databases copied aside: bundle name => copy.
+	copies []dbCopy
 	// meta and snap are the copies of the metadata databases, nil when
 	// they could not be read.
 	meta, snap       *bolt.DB
@@ -110,6 +112,7 @@ func (r *Root) openCopy(rel, name string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("copying %s: %w", rel, err)
 	}
+	r.copies = append(r.copies, dbCopy{rel: rel, name: name, path: dst})
 	r.notes = append(r.notes, fmt.Sprintf("%s (%d bytes, sha256 %s) was copied to a temporary file and the copy opened read-only: bolt locks a database it opens, and the original must stay untouched", rel, n, hex.EncodeToString(h.Sum(nil))))
 	db, err := openBolt(dst)
 	if err != nil {
@@ -117,6 +120,9 @@ func (r *Root) openCopy(rel, name string) (*bolt.DB, error) {
 	}
 	return db, nil
 }
+
+// dbCopy is a database of the root copied aside to be read.
+type dbCopy struct{ rel, name, path string }
 
 // openBolt opens a bolt file read-only; a corrupt file that makes bolt
 // panic is an error.

@@ -454,7 +454,7 @@ func TestOfflineContainerdRoot(t *testing.T) {
 	if len(d.NewExecutables) != 1 || d.NewExecutables[0].Path != "/tmp/dropper" {
 		t.Errorf("drift.json new executables: %+v", d.NewExecutables)
 	}
-	for _, p := range []string{"container/records/container.json", "container/records/snapshots.json", "container/records/image.json", "container/spec.json", "image/config.json", "image/history.json", "logs/files/0.log"} {
+	for _, p := range []string{"container/records/container.json", "container/records/snapshots.json", "container/records/image.json", "container/spec.json", "image/config.json", "image/history.json", "logs/files/0.log", "engine/meta.db", "engine/overlayfs-metadata.db"} {
 		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
 			t.Errorf("bundle lacks %s", p)
 		}
@@ -476,6 +476,12 @@ func TestOfflineContainerdRoot(t *testing.T) {
 	if cu.Target.ID != "ctr1" || cu.Target.Extra["pod"] != "web-0" || cu.Engine.Kind != "containerd-offline-root" || !strings.Contains(cu.Engine.Version, "database version") ||
 		!strings.Contains(strings.Join(cu.Notes, "\n"), "meta.db") {
 		t.Errorf("custody.json: %s", cb)
+	}
+	// The manifest's meta.db is the root's, byte for byte.
+	orig, _ := os.ReadFile(filepath.Join(c.root, "io.containerd.metadata.v1.bolt/meta.db"))
+	copied, _ := os.ReadFile(filepath.Join(root, "engine/meta.db"))
+	if len(orig) == 0 || !bytes.Equal(orig, copied) {
+		t.Errorf("engine/meta.db (%d bytes) is not the root's meta.db (%d bytes)", len(copied), len(orig))
 	}
 	after := treeState(t, c.root)
 	for p, v := range before {
