@@ -105,9 +105,6 @@ func (t *tracer) stopAll(timeout time.Duration) error {
 				continue
 			}
 			seen[tid] = true
-			if t.stopped.IsZero() {
-				t.stopped = time.Now()
-			}
 			if err := ptrace(unix.PTRACE_SEIZE, tid, 0, 0); err != nil {
 				if errors.Is(err, unix.ESRCH) {
 					continue // exited meanwhile
@@ -119,6 +116,9 @@ func (t *tracer) stopAll(timeout time.Duration) error {
 			}
 			th := &thread{tid: tid}
 			t.threads = append(t.threads, th)
+			if t.stopped.IsZero() {
+				t.stopped = time.Now()
+			}
 			if err := ptrace(unix.PTRACE_INTERRUPT, tid, 0, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 				return fmt.Errorf("interrupting thread %d: %w", tid, err)
 			}
