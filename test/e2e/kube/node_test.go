@@ -30,7 +30,7 @@ import (
 // This file holds the node evidence tests: kubectl forensic capture
 // --node and --checkpoint, which run a collector pod (the agent's node
 // mode) on the node, in kube-system. The test node's kubelet authorizes by
-// webhook (test/k8s/config/kubelet.yaml), rotates container logs at 64Ki
+// webhook (test/k8s/config/kubelet.yaml), rotates container logs at 10Mi
 // and keeps 5 files; its state is under FORENSIC_K8S_DIR on this machine,
 // so the node's own files are the oracle.
 
@@ -123,11 +123,12 @@ func TestNodeLogRotation(t *testing.T) {
 	t.Parallel()
 	e := Require(t)
 	ns := e.Namespace(t)
-	// Six rounds of ~75 KB, each above containerLogMaxSize (64Ki), 11 s
-	// apart (the kubelet looks every 10 s); then a last small line in a
-	// fresh file, so that nothing rotates during the capture.
-	pad := strings.Repeat("x", 90)
-	script := fmt.Sprintf(`i=0; for r in 1 2 3 4 5 6; do j=0; while [ $j -lt 800 ]; do echo "line $i %s"; i=$((i+1)); j=$((j+1)); done; sleep 11; done; sleep 12; echo done-writing; exec sleep 3600`, pad)
+	// Six rounds of 11,000 lines of ~1 KB (11.5 MB), each above
+	// containerLogMaxSize (10Mi), 11 s apart (the kubelet looks every
+	// 10 s); then a last small line in a fresh file, so that nothing
+	// rotates during the capture.
+	pad := strings.Repeat("x", 1000)
+	script := fmt.Sprintf(`i=0; for r in 1 2 3 4 5 6; do seq $i $((i+10999)) | awk '{print "line " $1 " %s"}'; i=$((i+11000)); sleep 11; done; sleep 12; echo done-writing; exec sleep 3600`, pad)
 	pod := e.CreatePod(t, ns, NewPod("rotor", kfBusybox(script)), 2*time.Minute)
 	kfWaitLogEnd(t, e, ns, "rotor", "main", "done-writing")
 	logDir := filepath.Join(nodeDir(), "pod-logs", ns+"_rotor_"+string(pod.UID), "main")
@@ -164,7 +165,7 @@ func TestNodeLogRotation(t *testing.T) {
 	if len(got) <= len(api) {
 		t.Errorf("node evidence holds %d lines, kubectl logs %d: want more", len(got), len(api))
 	}
-	t.Logf("lines: node files %d (in %d files), bundle %d, kubectl logs %d; oldest kept line %d of 4800", len(oracle), len(files), len(got), len(api), oracle[0])
+	t.Logf("lines: node files %d (in %d files), bundle %d, kubectl logs %d; oldest kept line %d of 66000", len(oracle), len(files), len(got), len(api), oracle[0])
 	nodeNoCollectorLeft(t, e, ns)
 }
 
