@@ -42,6 +42,7 @@ type CaptureOptions struct {
 	concurrency int
 	quiet       bool
 	live        liveFlags
+	scale       scaleFlags
 	node        nodeFlags
 	// nodeNamespaceSet is whether --node-namespace was given.
 	nodeNamespaceSet bool
@@ -109,6 +110,17 @@ than one pod is captured, capture-<UTC time>.index.json is written beside
 the bundles: each pod, its bundle, the bundle's SHA-256, its outcome and
 why it is incomplete. Up to --concurrency pods are captured at once; a
 failure on one pod never stops the others.
+
+At scale: pods are listed page by page; each pod's line is appended to
+capture-<UTC time>.index.jsonl (synced) as it finishes, so a capture that
+is killed still lists every pod it finished; --resume JOURNAL captures
+only the pods that journal does not list complete and intact (each such
+bundle's SHA-256 and contents are verified again) and appends to it.
+Throttling (429), server errors and an API server that restarts are
+retried with backoff, up to 90 s a request; a pod that still fails is
+listed failed with its reason, for --resume. --shard-by-namespace puts
+the bundles in one folder per namespace. On a terminal, a progress line
+shows pods done of total, rate, errors and time left.
 
 A preflight runs first: one SelfSubjectAccessReview per verb each step
 needs. A step that is not allowed is skipped, and the bundle is marked
@@ -219,6 +231,7 @@ func (o *CaptureOptions) AddFlags(cmd *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no summary on standard error (failures are still reported)")
 	o.custody.AddFlags(f)
 	o.live.addFlags(f)
+	o.scale.addFlags(f)
 	o.node.addFlags(f)
 }
 
@@ -259,6 +272,9 @@ func (o *CaptureOptions) Validate() error {
 	if err := o.live.validate(); err != nil {
 		return err
 	}
+	if err := o.scale.validate(o); err != nil {
+		return err
+	}
 	if err := o.node.validate(o.nodeNamespaceSet); err != nil {
 		return err
 	}
@@ -284,9 +300,8 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 	if o.output.Path != "" && len(pods) > 1 {
 		return fcli.Exit(collect.ExitNothing, fmt.Errorf("-o names one bundle, but the targets select %d pods: use --output-dir", len(pods)))
 	}
-	indexPath := ""
-	if len(pods) > 1 {
-		indexPath = filepath.Join(o.output.Dir, podcollect.IndexName(started))
+	if len(pods) > 1 && o.scale.resume == "" {
+		indexPath := filepath.Join(o.output.Dir, podcollect.IndexName(started))
 		if _, err := os.Lstat(indexPath); err == nil {
 			return fcli.Exit(collect.ExitNothing, fmt.Errorf("index %s already exists: refusing to overwrite it; wait a second or use another --output-dir", indexPath))
 		}
@@ -318,7 +333,16 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 		}
 	}
 
+	// The index journal: each pod's line as it finishes (--resume: only
+	// the pods it does not list complete and intact).
+	run, pods, err := o.startRun(ctx, cluster, started, pods)
+	if err != nil {
+		return fcli.Exit(collect.ExitNothing, err)
+	}
 	c := o.capture(cluster, started, len(pods), agreed)
+	if run != nil {
+		run.hook(c)
+	}
 	results := c.Run(ctx, pods)
 	for _, p := range c.NodeProblems {
 		fmt.Fprintf(o.ErrOut, "kubectl forensic: node stage: %v\n", p)
@@ -342,15 +366,21 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 	if len(c.NodeProblems) > 0 && code == collect.ExitComplete {
 		code = collect.ExitIncomplete
 	}
-	if indexPath != "" {
-		if err := o.writeIndex(ctx, cluster, indexPath, started, results, problems); err != nil {
+	indexPath := ""
+	if run != nil {
+		if indexPath, err = run.finish(problems); err != nil {
 			fmt.Fprintf(o.ErrOut, "kubectl forensic: %v\n", err)
 			if code == collect.ExitComplete {
 				code = collect.ExitIncomplete
 			}
 		} else {
+		}
+		if indexPath != "" {
 			fmt.Fprintln(o.Out, indexPath)
 		}
+	}
+	if len(results) == 0 && len(problems) == 0 {
+		return nil // --resume: every pod was complete already
 	}
 	if len(results) == 1 && len(problems) == 0 && results[0].Err != nil {
 		return fcli.Exit(code, results[0].Err)
@@ -456,7 +486,7 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 	c := &podcollect.Capture{
 		Cluster: cluster, Options: o.kube, Selection: o.selection, Concurrency: o.concurrency,
 		Open: func(p *target.Pod, _ time.Time) (*evidence.Writer, error) {
-			return o.output.Create(p.Namespace+"_"+p.Name, started, o.Out)
+			return o.openBundle(p, started, o.Out)
 		},
 		Custody: func(at time.Time) evidence.Custody {
 			cu := o.custody.Custody("kubectl-forensic", at)
@@ -498,21 +528,6 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 		fmt.Fprintf(o.ErrOut, "%s: capturing (selected by %s)\n", p.Key(), strings.Join(p.From, ", "))
 	}
 	return c
-}
-
-func (o *CaptureOptions) writeIndex(ctx context.Context, cluster *kube.Cluster, path string, started time.Time, results []podcollect.PodResult, problems []error) error {
-	idx := podcollect.NewIndex(filepath.Dir(path), results)
-	base := o.custody.Custody("kubectl-forensic", started)
-	idx.Started, idx.Ended = started, time.Now().UTC()
-	idx.Tool, idx.CommandLine, idx.Case, idx.Examiner = base.Tool, base.CommandLine, base.Case, base.Examiner
-	idx.Cluster = cluster.Engine(ctx)
-	idx.Selection = podcollect.IndexSelection{Targets: o.args, Namespace: o.selection.Namespace,
-		AllNamespaces: o.selection.AllNamespaces, Selector: o.selection.Selector}
-	for _, p := range problems {
-		idx.Unresolved = append(idx.Unresolved, p.Error())
-	}
-	idx.Summary.Failed += len(problems)
-	return podcollect.WriteIndex(path, idx)
 }
 
 // podsByNamespace groups pods by namespace, in their order.

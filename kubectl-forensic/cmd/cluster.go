@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -90,6 +91,11 @@ func newCluster(cf *genericclioptions.ConfigFlags, c clientFlags, errOut io.Writ
 		rc.QPS, rc.Burst = c.qps, c.burst
 		rc.UserAgent = "kubectl-forensic/" + version.Version + " (" + runtime.GOOS + "/" + runtime.GOARCH + ")"
 		rc.WarningHandler = rest.NewWarningWriter(errOut, rest.WarningWriterOptions{Deduplicate: true})
+		// Throttling, server errors and an API server restart are waited
+		// out (reads only, within kube.RetryBudget a request).
+		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return &kube.Retry{Next: rt, Requests: &apiRequests}
+		})
 		return rc
 	}
 	raw, err := cf.ToRawKubeConfigLoader().RawConfig()

@@ -34,7 +34,9 @@ type Capture struct {
 	// Progress, when set, returns the progress display of p's bundle.
 	Progress func(p *target.Pod) *collect.Progress
 	// OnStart and OnDone, when set, hear when each pod's capture starts
-	// and ends; they may be called from several goroutines at once.
+	// and ends; they may be called from several goroutines at once. Once
+	// OnDone has seen a result, Run keeps only its outcome, bundle and
+	// error: memory does not grow with the pods' manifests.
 	OnStart func(p *target.Pod)
 	OnDone  func(r PodResult)
 	// NodeProblems, after Run, says what the node stage could not clean
@@ -106,6 +108,7 @@ func (c *Capture) Run(ctx context.Context, pods []*target.Pod) []PodResult {
 			results[i] = c.one(ctx, p, c.Options, perNS[p.Namespace] > 1)
 			if c.OnDone != nil {
 				c.OnDone(results[i])
+				results[i] = results[i].slim()
 			}
 		})
 	}
