@@ -68,8 +68,10 @@ func nodeNoCollectorLeft(t *testing.T, e *Env, ns string) {
 	}
 }
 
-// lineNumbers returns the numbers of the "line N" entries of CRI log text.
-var lineNumber = regexp.MustCompile(`(?m) (?:stdout|stderr) [FP] line (\d+) `)
+// lineNumbers returns the numbers of the "line N" entries of log text: CRI
+// lines on the node (TIME stdout F line N ...), or kubectl logs
+// --timestamps lines (TIME line N ...).
+var lineNumber = regexp.MustCompile(`(?m)^\S+ (?:(?:stdout|stderr) [FP] )?line (\d+) `)
 
 func lineNumbers(t *testing.T, text string) []int {
 	t.Helper()
@@ -125,10 +127,10 @@ func TestNodeLogRotation(t *testing.T) {
 	ns := e.Namespace(t)
 	// Six rounds of 11,000 lines of ~1 KB (11.5 MB), each above
 	// containerLogMaxSize (10Mi), 11 s apart (the kubelet looks every
-	// 10 s); then a last small line in a fresh file, so that nothing
-	// rotates during the capture.
+	// 10 s); then 500 lines in a fresh file (all kubectl logs shows), too
+	// few to rotate during the capture.
 	pad := strings.Repeat("x", 1000)
-	script := fmt.Sprintf(`i=0; for r in 1 2 3 4 5 6; do seq $i $((i+10999)) | awk '{print "line " $1 " %s"}'; i=$((i+11000)); sleep 11; done; sleep 12; echo done-writing; exec sleep 3600`, pad)
+	script := fmt.Sprintf(`i=0; for r in 1 2 3 4 5 6; do seq $i $((i+10999)) | awk '{print "line " $1 " %s"}'; i=$((i+11000)); sleep 11; done; sleep 12; seq 66000 66499 | awk '{print "line " $1 " %s"}'; echo done-writing; exec sleep 3600`, pad, pad)
 	pod := e.CreatePod(t, ns, NewPod("rotor", kfBusybox(script)), 2*time.Minute)
 	kfWaitLogEnd(t, e, ns, "rotor", "main", "done-writing")
 	logDir := filepath.Join(nodeDir(), "pod-logs", ns+"_rotor_"+string(pod.UID), "main")
@@ -162,10 +164,10 @@ func TestNodeLogRotation(t *testing.T) {
 		}
 	}
 	api := lineNumbers(t, b.File(t, "logs/main.log"))
-	if len(got) <= len(api) {
+	if len(api) != 500 || len(got) <= len(api) {
 		t.Errorf("node evidence holds %d lines, kubectl logs %d: want more", len(got), len(api))
 	}
-	t.Logf("lines: node files %d (in %d files), bundle %d, kubectl logs %d; oldest kept line %d of 66000", len(oracle), len(files), len(got), len(api), oracle[0])
+	t.Logf("lines: node files %d (in %d files), bundle %d, kubectl logs %d; oldest kept line %d of 66500", len(oracle), len(files), len(got), len(api), oracle[0])
 	nodeNoCollectorLeft(t, e, ns)
 }
 
