@@ -302,6 +302,10 @@ func listPods(ctx context.Context, c *kube.Cluster, ns string, all bool, selecto
 	out := list[:0]
 	for _, p := range list {
 		if name == "" || p.Name == name {
+			// The capture reads each pod again for its bundle: the
+			// selection keeps no managed fields, the bulk of a pod
+			// object, for thousands of pods.
+			p.ManagedFields = nil
 			out = append(out, p)
 		}
 	}
