@@ -95,9 +95,6 @@ func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
 		a.finish()
 		return a.rep, nil
 	}
-	if opts.Memory.CoreDir != "" || opts.Memory.Literal != "" || opts.Memory.Regex != nil {
-		return nil, fmt.Errorf("%s is neither a checkpoint nor a core: --search, --search-regex and --core-dir read process memory", file)
-	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}
@@ -127,6 +124,9 @@ func Analyze(ctx context.Context, file string, opts Options) (*Report, error) {
 		}
 	}
 
+	if opts.Memory.CoreDir != "" || opts.Memory.Literal != "" || opts.Memory.Regex != nil {
+		return nil, fmt.Errorf("%s is neither a checkpoint nor a core nor a bundle holding one: --search, --search-regex and --core-dir read process memory", file)
+	}
 	in, err := a.open(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)

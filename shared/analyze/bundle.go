@@ -128,10 +128,12 @@ func (a *analysis) member(ctx context.Context, st *bundleState, rel string, size
 		st.fsOrd = append(st.fsOrd, rel)
 	case logArtifact(rel):
 		a.scanLog(rel, body)
+	case memoryArtifact(rel):
+		a.memoryMember(ctx, rel, size, body)
 	}
 }
 
-func nested(rel string) bool { return rel == pathImageTar || fsArtifact(rel) }
+func nested(rel string) bool { return rel == pathImageTar || fsArtifact(rel) || memoryArtifact(rel) }
 
 func (a *analysis) bundleTar(ctx context.Context, f *os.File, root string, st *bundleState) error {
 	c := &counter{r: f}

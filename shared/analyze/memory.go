@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -123,7 +124,14 @@ func (a *analysis) checkpoint(ctx context.Context, files *criu.Files, name strin
 	}
 	a.rep.Checkpoint = c
 	if rd, ok := c.RootfsDiff(); ok {
-		t := a.scanTarball(ctx, "rootfs-diff.tar", rd)
+		// containerd writes it gzip-compressed, CRI-O and Podman plain.
+		rc, _, err := tarStream(ctx, rd)
+		if err != nil {
+			a.problem("%s: rootfs-diff.tar: %v", name, err)
+			rc = io.NopCloser(strings.NewReader(""))
+		}
+		defer rc.Close()
+		t := a.scanTarball(ctx, "rootfs-diff.tar", rc)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -203,6 +211,10 @@ func (a *analysis) memory(ctx context.Context, procs []memscan.Process, where fu
 			s.Hits = hits
 		}
 		s.Truncated = cut
+		if prev := a.rep.Search; prev != nil { // a bundle's second memory source
+			s.Hits = append(prev.Hits, s.Hits...)
+			s.Truncated = s.Truncated || prev.Truncated
+		}
 		a.rep.Search = s
 	}
 	if o.CoreDir != "" {
@@ -268,4 +280,71 @@ func (a *analysis) core(ctx context.Context, f *os.File, size int64) error {
 		mp.Ranges = append(mp.Ranges, memscan.Range{Start: r[0], End: r[1]})
 	}
 	return a.memory(ctx, []memscan.Process{mp}, nil, nil)
+}
+
+// memoryArtifact tells whether a bundle member is a checkpoint
+// (checkpoint/NAME.tar, from docker forensic export --checkpoint or the
+// kubelet) or a process core (memory/*.core, from --memory).
+func memoryArtifact(rel string) bool {
+	return (strings.HasPrefix(rel, "checkpoint/") && strings.HasSuffix(rel, ".tar")) ||
+		(strings.HasPrefix(rel, "memory/") && strings.HasSuffix(rel, ".core"))
+}
+
+// memoryMember analyses a checkpoint or core of a bundle. The member is
+// copied to a temporary file first, read once from the bundle's stream:
+// a checkpoint's pages are found through its pagemap and a core's
+// segments through its program headers, both at random offsets, which a
+// compressed bundle cannot give. The copy is bounded by --max-bytes and
+// removed when done. The first checkpoint and the first core are
+// reported; others are named in the notes.
+func (a *analysis) memoryMember(ctx context.Context, rel string, size int64, body io.Reader) {
+	isCheckpoint := strings.HasPrefix(rel, "checkpoint/")
+	if (isCheckpoint && a.rep.Checkpoint != nil) || (!isCheckpoint && a.rep.Core != nil) {
+		a.note("%s is not analysed: one checkpoint and one core are reported per bundle; run analyze on it after extracting it", rel)
+		return
+	}
+	if size > a.budget.MaxBytes {
+		a.problem("%s: %d bytes, more than --max-bytes allows", rel, size)
+		return
+	}
+	tmp, err := os.CreateTemp("", "forensic-analyze-*")
+	if err != nil {
+		a.problem("%s: spooling it: %v", rel, err)
+		return
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if _, err := io.Copy(tmp, io.LimitReader(body, size)); err != nil {
+		a.problem("%s: spooling it: %v", rel, err)
+		return
+	}
+	kind, layout := a.rep.Input.Kind, a.rep.Input.Layout
+	defer func() { a.rep.Input.Kind, a.rep.Input.Layout = kind, layout }()
+	fi, err := tmp.Stat()
+	if err != nil {
+		a.problem("%s: %v", rel, err)
+		return
+	}
+	if !isCheckpoint {
+		if !isCore(tmp) {
+			a.problem("%s is not an ELF core", rel)
+			return
+		}
+		if err := a.core(ctx, tmp, fi.Size()); err != nil {
+			a.problem("%s: %v", rel, err)
+		}
+		return
+	}
+	files, damage, ok := openCheckpoint(tmp.Name(), fi, tmp)
+	if !ok || files == nil {
+		a.problem("%s is not a CRIU checkpoint (%v)", rel, damage)
+		return
+	}
+	defer files.Close()
+	if damage != nil {
+		a.problem("%s: %v", rel, damage)
+	}
+	if err := a.checkpoint(ctx, files, rel); err != nil {
+		a.problem("%s: %v", rel, err)
+	}
 }

@@ -781,8 +781,17 @@ func (c *Checkpoint) container() {
 		case a["io.kubernetes.cri.container-name"] != "":
 			ct.Engine = "containerd"
 		}
-		if ct.Name == "" {
-			ct.Name = a["io.kubernetes.cri.container-name"]
+		// The container's own name, as checkpointctl show gives it; the
+		// runtime's long name stays in ID's company when there is none.
+		var crio struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal([]byte(a["io.kubernetes.cri-o.Metadata"]), &crio)
+		if n := first(a["io.kubernetes.cri.container-name"], crio.Name); n != "" {
+			ct.Name = n
+		}
+		if ip := a["io.kubernetes.cri-o.IP.0"]; ip != "" {
+			ct.IPs = append(ct.IPs, ip)
 		}
 		ct.Pod = first(a["io.kubernetes.pod.name"], a["io.kubernetes.cri.sandbox-name"])
 		ct.Namespace = first(a["io.kubernetes.pod.namespace"], a["io.kubernetes.cri.sandbox-namespace"])

@@ -89,6 +89,9 @@ func (multiFile) ReadAt([]byte, int64) (int, error) { return 0, errors.ErrUnsupp
 // are returned with the error; a file cut by the end is cut short.
 func IndexTar(f io.ReadSeeker, ra io.ReaderAt, size int64) (*Files, error) {
 	fs := &Files{ra: ra, files: map[string]span{}}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
 	tr := tar.NewReader(f)
 	for i := 0; ; i++ {
 		h, err := tr.Next()

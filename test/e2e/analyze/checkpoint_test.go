@@ -24,6 +24,7 @@ import (
 	"github.com/forensic-tools/forensic/shared/analyze"
 	"github.com/forensic-tools/forensic/shared/analyze/criu"
 	"github.com/forensic-tools/forensic/shared/analyze/elfcore"
+	"github.com/forensic-tools/forensic/shared/evidence"
 )
 
 // The checkpoint and core tests run a target of their own, checkpoint it
@@ -650,5 +651,60 @@ func TestCheckpointBadInput(t *testing.T) {
 				t.Errorf("stderr has %d lines, want one", n+1)
 			}
 		})
+	}
+}
+
+// A bundle holding a Docker checkpoint (checkpoint/NAME.tar, the CRIU
+// folder in a tar, as docker forensic export --checkpoint stores it) and a
+// process core (memory/PID-NAME.core): both analysed in place of the
+// bundle, the search finds each marker in its own process.
+func TestBundleWithCheckpointAndCore(t *testing.T) {
+	testutil.RequireRoot(t, "CRIU dumps a process, gdb attaches to one")
+	tg := startTarget(t)
+	dir := dump(t, tg.pid)
+	sh := startShell(t)
+	prefix := filepath.Join(t.TempDir(), "sh")
+	mustRun(t, "gcore", "-o", prefix, strconv.Itoa(sh.pid))
+	criuTar := filepath.Join(t.TempDir(), "criu.tar")
+	mustRun(t, "tar", "-C", dir, "-cf", criuTar, ".")
+
+	for _, format := range []evidence.Format{evidence.TarGz, evidence.Zip} {
+		name := "target-20261206T200000Z" + format.Extension()
+		bundle := filepath.Join(t.TempDir(), name)
+		w, err := evidence.Create(bundle, evidence.Options{Format: format, Root: evidence.TrimExtension(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, src := range map[string]string{"checkpoint/forensic.tar": criuTar, fmt.Sprintf("memory/%d-sh.core", sh.pid): fmt.Sprintf("%s.%d", prefix, sh.pid)} {
+			f, err := os.Open(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Add(evidence.Meta{Path: p, Producer: "test"}, f); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		if _, err := w.Finish(evidence.NewCustody(evidence.Tool{Name: "docker-forensic", Version: "test"}, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		rep, res := analyzeJSON(t, bundle, "--search-regex", "forensic-marker-[0-9a-f-]+")
+		if res.code != 0 || rep.Input.Kind != analyze.KindBundle {
+			t.Fatalf("%s: exit %d, kind %q: %s", format.Extension(), res.code, rep.Input.Kind, res.stderr)
+		}
+		if rep.Checkpoint == nil || findProcess(rep, uint32(tg.pid)) == nil {
+			t.Errorf("%s: the bundle's checkpoint is not reported with pid %d", format.Extension(), tg.pid)
+		}
+		if rep.Core == nil || rep.Core.PID != sh.pid {
+			t.Errorf("%s: the bundle's core is not reported with pid %d", format.Extension(), sh.pid)
+		}
+		var inCheckpoint, inCore bool
+		for _, h := range rep.Search.Hits {
+			inCheckpoint = inCheckpoint || (h.PID == tg.pid && h.Match == tg.marker)
+			inCore = inCore || (h.PID == sh.pid && h.Match == sh.marker)
+		}
+		if !inCheckpoint || !inCore {
+			t.Errorf("%s: --search-regex found the checkpoint's marker %v, the core's %v", format.Extension(), inCheckpoint, inCore)
+		}
 	}
 }
