@@ -27,6 +27,11 @@
 # so that a change in the machine's load touches them all; each figure is the
 # median with the range (min-max), each ratio one of medians.
 #
+# The engine is the one DOCKER_HOST names (the default socket when unset):
+# Debian's docker.io 20.10, or the modern engine of test/docker/engine up
+# modern (export $(test/docker/engine up modern | tail -n 1)); the report
+# names it, since its export stream is the ceiling.
+#
 # Targets (issue 2): tar.gz >= 0.9x raw export, peak RSS < 100 MiB.
 # Sizes in MiB: BENCH_RANDOM_MIB, BENCH_ZERO_MIB, BENCH_TEXT_MIB.
 set -euo pipefail
@@ -42,6 +47,9 @@ esac
 [ "$runs" -ge 3 ] || { echo "bench: BENCH_RUNS must be at least 3 (median and range), not $runs" >&2; exit 2; }
 
 test/docker/engine ensure
+engine=$(docker version --format 'Docker {{.Server.Version}} (API {{.Server.APIVersion}})')
+engine+=", $(docker info --format '{{.Driver}}{{range .DriverStatus}}{{if eq (index . 0) "driver-type"}} {{index . 1}}{{end}}{{end}}')"
+engine+=" at ${DOCKER_HOST:-unix:///var/run/docker.sock}"
 for tool in gzip pigz zstd /usr/bin/time busybox; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is needed (apt-get install gzip pigz zstd time busybox-static)" >&2; exit 1; }
 done
@@ -133,6 +141,7 @@ done
 
 printf '\ncontainer export stream: %s MiB (random %s, zeros %s, text %s MiB); %s cores, load average %s\n' \
 	"$mib" "$random_mib" "$zero_mib" "$text_mib" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'engine: %s\n' "$engine"
 printf 'each figure: median (min-max) of %s runs, the commands taking turns; F is a file beside the bundle\n\n' "$runs"
 printf '%-54s %7s %13s %7s %8s %15s\n' "command" "seconds" "(range)" "MiB/s" "out MiB" "peak RSS MiB"
 for k in "${keys[@]}"; do
