@@ -496,6 +496,19 @@ func TestCheckpointFolderSecretsAndMarker(t *testing.T) {
 		if shown.code != 0 || !strings.Contains(shown.stdout, "GITHUB_TOKEN="+runToken) {
 			t.Errorf("%s: --show-secrets: exit %d, the text report lacks the token in clear", in, shown.code)
 		}
+		html := filepath.Join(t.TempDir(), "report.html")
+		if r := run(t, plugin, "analyze", "--html", html, "--search", tg.marker, in); r.code != 0 {
+			t.Errorf("%s: --html: exit %d", in, r.code)
+		}
+		page, _ := os.ReadFile(html)
+		for _, want := range []string{"Processes (1)", fmt.Sprintf("%#x", tg.addr), "GITHUB_TOKEN=ghp_****"} {
+			if !bytes.Contains(page, []byte(want)) {
+				t.Errorf("%s: the HTML report lacks %q", in, want)
+			}
+		}
+		if bytes.Contains(page, []byte(runToken)) {
+			t.Errorf("%s: the HTML report holds the token in clear", in)
+		}
 		text := run(t, kubectl, "analyze", "--search", tg.marker, in)
 		if text.code != 0 || !strings.Contains(text.stdout, fmt.Sprintf("%#x", tg.addr)) || !strings.Contains(text.stdout, "PROCESSES (1)") {
 			t.Errorf("%s: kubectl forensic analyze --search: exit %d, the text lacks the hit or the process", in, text.code)
