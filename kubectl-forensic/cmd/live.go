@@ -36,7 +36,7 @@ type liveFlags struct {
 func (l *liveFlags) addFlags(fs *pflag.FlagSet) {
 	l.names = fcli.BindLiveFlags(fs, &l.run, fcli.LiveFlags{Network: "the pod's", Target: "the target container's",
 		By: "by the forensic agent in an ephemeral container", Filesystem: true})
-	fs.StringVarP(&l.container, "container", "c", "", "target container of the live captures (default: the pod's "+live.DefaultContainerAnnotation+" annotation, else its first container)")
+	fs.StringVarP(&l.container, "container", "c", "", "target container of the live captures (default: the pod's "+live.DefaultContainerAnnotation+" annotation, else its first container); with --node or --checkpoint, the one container they cover (default: all)")
 	fs.StringVar(&l.image, "agent-image", "", "forensic agent image to run (default "+agent.DefaultImage()+", this plugin's version)")
 	fs.BoolVar(&l.yes, "yes", false, "agree to add an ephemeral container to each pod for live capture, without a question (it cannot be removed from the pod)")
 }
