@@ -186,31 +186,30 @@ func (a *analysis) mappingFinding(where string, start, end uint64, perms, file s
 // memory runs the secret scanners, the search and the core writing over
 // the processes' memory.
 func (a *analysis) memory(ctx context.Context, procs []memscan.Process, where func(memscan.Process) string, c *criu.Checkpoint) error {
-	ss, err := memscan.Secrets(ctx, procs)
+	// One pass over the memory for the secret scanners and the search.
+	o := a.opts.Memory
+	var q *memscan.Query
+	if o.Literal != "" || o.Regex != nil {
+		q = &memscan.Query{Literal: []byte(o.Literal), Regexp: o.Regex, Context: o.Context}
+	}
+	res, err := memscan.Scan(ctx, procs, q, true)
 	if err != nil {
 		return err
 	}
-	for _, s := range ss {
+	for _, s := range res.Secrets {
 		f := Finding{Rule: s.Match.Rule, Severity: Severity(s.Match.Severity),
 			Where:  fmt.Sprintf("memory of pid %d (%s) at %#x %s", s.PID, s.Comm, s.Address, s.Mapping),
 			Reason: s.Match.Description + " in process memory", Secret: a.secret(s.Match)}.ruled()
 		a.rep.Findings = append(a.rep.Findings, f)
 	}
-	o := a.opts.Memory
-	if o.Literal != "" || o.Regex != nil {
-		q := memscan.Query{Literal: []byte(o.Literal), Regexp: o.Regex, Context: o.Context}
-		s := &Search{Query: o.Literal, Hits: []memscan.Hit{}}
+	if q != nil {
+		s := &Search{Query: o.Literal, Hits: []memscan.Hit{}, Truncated: res.Truncated}
 		if o.Regex != nil {
 			s.Query, s.Regex = o.Regex.String(), true
 		}
-		hits, cut, err := memscan.Search(ctx, procs, q)
-		if err != nil {
-			return err
+		if res.Hits != nil {
+			s.Hits = res.Hits
 		}
-		if hits != nil {
-			s.Hits = hits
-		}
-		s.Truncated = cut
 		if prev := a.rep.Search; prev != nil { // a bundle's second memory source
 			s.Hits = append(prev.Hits, s.Hits...)
 			s.Truncated = s.Truncated || prev.Truncated

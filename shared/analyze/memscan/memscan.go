@@ -62,62 +62,122 @@ const (
 // Search finds every hit of q in the processes' memory, in address order.
 // It returns the hits and whether the limit cut the search.
 func Search(ctx context.Context, procs []Process, q Query) ([]Hit, bool, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 10000
+	r, err := Scan(ctx, procs, &q, false)
+	return r.Hits, r.Truncated, err
+}
+
+// Result is what Scan found.
+type Result struct {
+	Hits      []Hit
+	Truncated bool
+	Secrets   []Secret
+}
+
+// Scan reads every process's memory once, in chunks, and runs the search
+// q (when not nil) and the secret scanners (when secrets is true) over
+// each chunk.
+func Scan(ctx context.Context, procs []Process, q *Query, withSecrets bool) (Result, error) {
+	var res Result
+	limit := 10000
+	if q != nil {
+		if q.Limit > 0 {
+			limit = q.Limit
+		}
+		if q.Regexp == nil && len(q.Literal) == 0 {
+			return res, fmt.Errorf("empty search string")
+		}
 	}
 	keep := overlap
-	if q.Regexp == nil {
-		keep = len(q.Literal) - 1
-		if len(q.Literal) == 0 {
-			return nil, false, fmt.Errorf("empty search string")
-		}
+	if q != nil && len(q.Literal) > keep {
+		keep = len(q.Literal)
 	}
-	var hits []Hit
 	for _, p := range procs {
+		seen := map[string]bool{}
+		nsec := 0
+		searching := q != nil
 		err := Chunks(ctx, p, keep, func(base uint64, data []byte, fresh int) bool {
-			// Only matches that start in the fresh part are new.
-			var starts [][2]int
-			if q.Regexp != nil {
-				starts = toPairs(q.Regexp.FindAllIndex(data, -1))
-			} else {
-				for i := 0; ; {
-					j := bytes.Index(data[i:], q.Literal)
-					if j < 0 {
-						break
-					}
-					starts = append(starts, [2]int{i + j, i + j + len(q.Literal)})
-					i += j + 1
-				}
+			if searching {
+				searching = search(p, q, base, data, fresh, &res, limit)
 			}
-			for _, s := range starts {
-				if s[0] < len(data)-fresh || s[1] == s[0] {
-					continue
-				}
-				addr := base + uint64(s[0])
-				h := Hit{PID: p.PID, Comm: p.Comm, Address: addr, Match: Escape(data[s[0]:s[1]])}
-				if p.MappingAt != nil {
-					h.Mapping = p.MappingAt(addr)
-				}
-				if q.Context > 0 {
-					h.Before = Escape(around(p, addr, -q.Context, s[1]-s[0]))
-					h.After = Escape(around(p, addr+uint64(s[1]-s[0]), q.Context, 0))
-				}
-				hits = append(hits, h)
-				if len(hits) >= limit {
-					return false
-				}
+			if withSecrets && nsec < maxSecretsPerProcess {
+				nsec += secretsIn(p, base, data, fresh, seen, &res)
 			}
-			return true
+			return searching || (withSecrets && nsec < maxSecretsPerProcess)
 		})
 		if err != nil {
-			return hits, false, err
+			return res, err
 		}
-		if len(hits) >= limit {
-			return hits, true, nil
+		if q != nil && len(res.Hits) >= limit {
+			res.Truncated = true
+			q = nil
 		}
 	}
-	return hits, false, nil
+	return res, nil
+}
+
+// search adds the hits of q that start in the chunk's fresh part; false
+// when the limit is reached.
+func search(p Process, q *Query, base uint64, data []byte, fresh int, res *Result, limit int) bool {
+	var starts [][2]int
+	if q.Regexp != nil {
+		starts = toPairs(q.Regexp.FindAllIndex(data, -1))
+	} else {
+		for i := 0; ; {
+			j := bytes.Index(data[i:], q.Literal)
+			if j < 0 {
+				break
+			}
+			starts = append(starts, [2]int{i + j, i + j + len(q.Literal)})
+			i += j + 1
+		}
+	}
+	for _, s := range starts {
+		if s[0] < len(data)-fresh || s[1] == s[0] {
+			continue
+		}
+		addr := base + uint64(s[0])
+		h := Hit{PID: p.PID, Comm: p.Comm, Address: addr, Match: Escape(data[s[0]:s[1]])}
+		if p.MappingAt != nil {
+			h.Mapping = p.MappingAt(addr)
+		}
+		if q.Context > 0 {
+			h.Before = Escape(around(p, addr, -q.Context, s[1]-s[0]))
+			h.After = Escape(around(p, addr+uint64(s[1]-s[0]), q.Context, 0))
+		}
+		res.Hits = append(res.Hits, h)
+		if len(res.Hits) >= limit {
+			return false
+		}
+	}
+	return true
+}
+
+// secretsIn adds the secrets of the chunk not seen before in the process
+// and returns how many.
+func secretsIn(p Process, base uint64, data []byte, fresh int, seen map[string]bool, res *Result) int {
+	n := 0
+	for _, m := range secrets.Text("memory", data) {
+		if m.Value == "" || seen[m.Value] {
+			continue
+		}
+		i := bytes.Index(data, []byte(m.Value))
+		if i >= 0 && i+len(m.Value) <= len(data)-fresh {
+			continue // wholly in the previous chunk: already seen there
+		}
+		seen[m.Value] = true
+		s := Secret{PID: p.PID, Comm: p.Comm, Match: m}
+		if i >= 0 {
+			s.Address = base + uint64(i)
+			if p.MappingAt != nil {
+				s.Mapping = p.MappingAt(s.Address)
+			}
+		}
+		res.Secrets = append(res.Secrets, s)
+		if n++; len(seen) >= maxSecretsPerProcess {
+			break
+		}
+	}
+	return n
 }
 
 func toPairs(m [][]int) [][2]int {
@@ -218,37 +278,6 @@ const maxSecretsPerProcess = 50
 // Secrets runs the secret scanners over every process's memory. A value
 // seen twice in a process is reported once, at its first address.
 func Secrets(ctx context.Context, procs []Process) ([]Secret, error) {
-	var out []Secret
-	for _, p := range procs {
-		seen := map[string]bool{}
-		n := 0
-		err := Chunks(ctx, p, overlap, func(base uint64, data []byte, fresh int) bool {
-			for _, m := range secrets.Text("memory", data) {
-				if m.Value == "" || seen[m.Value] {
-					continue
-				}
-				i := bytes.Index(data, []byte(m.Value))
-				if i >= 0 && i < len(data)-fresh && i+len(m.Value) <= len(data)-fresh {
-					continue // wholly in the previous chunk: already seen there
-				}
-				seen[m.Value] = true
-				s := Secret{PID: p.PID, Comm: p.Comm, Match: m}
-				if i >= 0 {
-					s.Address = base + uint64(i)
-					if p.MappingAt != nil {
-						s.Mapping = p.MappingAt(s.Address)
-					}
-				}
-				out = append(out, s)
-				if n++; n >= maxSecretsPerProcess {
-					return false
-				}
-			}
-			return true
-		})
-		if err != nil {
-			return out, err
-		}
-	}
-	return out, nil
+	r, err := Scan(ctx, procs, nil, true)
+	return r.Secrets, err
 }
