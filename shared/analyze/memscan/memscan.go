@@ -55,7 +55,8 @@ type Query struct {
 const (
 	chunkSize = 1 << 20
 	// overlap is how far a regular expression match may cross a chunk
-	// boundary and still be found.
+	// boundary and still be found. A match the end of a chunk cut short
+	// may be listed twice at the same address: cut, and whole.
 	overlap = 4096
 )
 
@@ -132,7 +133,9 @@ func search(p Process, q *Query, base uint64, data []byte, fresh int, res *Resul
 		}
 	}
 	for _, s := range starts {
-		if s[0] < len(data)-fresh || s[1] == s[0] {
+		// A match that ends in the carried part was found with the
+		// previous chunk; one that only starts there was cut by it.
+		if s[1] <= len(data)-fresh || s[1] == s[0] {
 			continue
 		}
 		addr := base + uint64(s[0])
