@@ -31,5 +31,12 @@
 // gives its category, default severity and reason; docs/analyze-rules.md
 // lists it.
 //
+// CRIU checkpoints (package criu) and ELF process cores (package elfcore)
+// are the exception to reading as a stream: a checkpoint's pages are found
+// through its pagemap and a core's memory through its program headers, so
+// both are read at random offsets, with every size and count from the
+// input bounded; package memscan searches their memory (--search) and runs
+// the secret scanners over it (memory.go).
+//
 // WriteText, WriteJSON and WriteHTML render it.
 package analyze
