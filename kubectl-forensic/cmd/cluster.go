@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -66,11 +67,14 @@ func (s *selectionFlags) selection(cf *genericclioptions.ConfigFlags, args []str
 type clientFlags struct {
 	qps   float32
 	burst int
+	// retry bounds the retries of one API request (0: kube.RetryBudget).
+	retry time.Duration
 }
 
 func (c *clientFlags) addFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&c.qps, "qps", defaultQPS, "client-side limit of API requests per second (client-go's default is 5)")
 	fs.IntVar(&c.burst, "burst", defaultBurst, "client-side burst of API requests above --qps (client-go's default is 10)")
+	fs.DurationVar(&c.retry, "retry-timeout", kube.RetryBudget, "how long one API read is retried when the API server throttles (429), fails (5xx) or restarts, before the pod is listed failed")
 }
 
 func (c *clientFlags) validate() error {
@@ -79,6 +83,8 @@ func (c *clientFlags) validate() error {
 		return fmt.Errorf("--qps must be above 0, not %g", c.qps)
 	case c.burst < 1:
 		return fmt.Errorf("--burst must be at least 1, not %d", c.burst)
+	case c.retry < 0:
+		return fmt.Errorf("--retry-timeout must not be negative, not %v", c.retry)
 	}
 	return nil
 }
@@ -94,7 +100,7 @@ func newCluster(cf *genericclioptions.ConfigFlags, c clientFlags, errOut io.Writ
 		// Throttling, server errors and an API server restart are waited
 		// out (reads only, within kube.RetryBudget a request).
 		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-			return &kube.Retry{Next: rt, Requests: &apiRequests}
+			return &kube.Retry{Next: rt, Budget: c.retry, Requests: &apiRequests}
 		})
 		return rc
 	}

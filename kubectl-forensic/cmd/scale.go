@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,10 @@ import (
 	"github.com/forensic-tools/forensic/shared/kube/podcollect"
 	"github.com/forensic-tools/forensic/shared/kube/target"
 )
+
+// softMemoryLimit is the Go runtime's soft memory limit during a capture
+// of several pods, unless GOMEMLIMIT says otherwise.
+const softMemoryLimit = 96 << 20
 
 // apiRequests counts the requests this process sent to the API server,
 // retries included (the journal's end line records it).
@@ -84,6 +89,13 @@ func (o *CaptureOptions) startRun(ctx context.Context, cluster *kube.Cluster, st
 		return nil, pods, nil
 	}
 	run := &scaleRun{o: o, started: started}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Each pod's work leaves garbage (objects decoded, archives
+		// compressed) that the collector would otherwise let grow with
+		// the run; a soft limit makes it collect sooner instead. Live
+		// memory stays far below it (one pod's work per worker).
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 	if o.scale.resume != "" {
 		res, err := podcollect.ReadResume(ctx, o.scale.resume)
 		if err != nil {

@@ -410,6 +410,54 @@ func TestScaleAPIServerRestart(t *testing.T) {
 	resumeAndCheck(t, dir, jpath, 1000, before)
 }
 
+// The API server is down longer than --retry-timeout mid-capture: the
+// pods it cuts off are listed failed or incomplete with the reason and
+// named on standard error, the exit is 2, no pod is missing from the
+// index, and --resume completes them without capturing any pod twice.
+func TestScaleAPIServerDown(t *testing.T) {
+	expectPods(t, 500)
+	dir := t.TempDir()
+	cmd, errOut, jpath := startCapture(t, dir, 500, 60, "--concurrency", "4", "--qps", "200", "--burst", "400", "--retry-timeout", "2s")
+	kwok := filepath.Join(repo, "test/k8s/kwok")
+	if out, err := exec.Command(kwok, "apiserver-stop").CombinedOutput(); err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("stopping the simulated API server: %v\n%s", err, out)
+	}
+	time.Sleep(8 * time.Second)
+	if out, err := exec.Command(kwok, "apiserver-start").CombinedOutput(); err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("starting the simulated API server: %v\n%s", err, out)
+	}
+	code := exitCode(cmd.Wait())
+	before, _, _ := journal(t, jpath)
+	listed := map[string]bool{}
+	var notComplete []entry
+	for _, p := range before {
+		listed[p.key()] = true
+		if p.Outcome != "complete" {
+			notComplete = append(notComplete, p)
+		}
+	}
+	if code != 2 || len(notComplete) == 0 {
+		t.Fatalf("capture with the API server down 8 s: exit %d, %d pods not complete; want exit 2 and some\n%s", code, len(notComplete), tail(errOut.String()))
+	}
+	if len(listed) != 500 {
+		t.Fatalf("journal lists %d pods, want all 500", len(listed))
+	}
+	for _, p := range notComplete {
+		if p.Outcome == "failed" {
+			if p.Error == "" {
+				t.Errorf("pod %s failed with no reason", p.key())
+			}
+			if !strings.Contains(errOut.String(), p.key()+": not captured: ") {
+				t.Errorf("standard error does not name the failed pod %s", p.key())
+			}
+		}
+	}
+	t.Logf("%d of 500 pods not complete across the outage, e.g. %s: %s", len(notComplete), notComplete[0].key(), notComplete[0].Error)
+	resumeAndCheck(t, dir, jpath, 500, before)
+}
+
 // kill -9 of the plugin mid-capture: the journal is readable (at most its
 // last line cut), each pod it lists complete has its bundle with that
 // SHA-256, and --resume captures the rest.
