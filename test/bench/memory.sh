@@ -44,6 +44,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ -n "${container:-}" ] && docker rm -f "$container" >/dev/null 2>&1 || true
+  [ -n "${container:-}" ] && docker rmi forensic-bench/memtarget:1.0 >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
