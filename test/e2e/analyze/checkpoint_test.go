@@ -721,3 +721,37 @@ func TestBundleWithCheckpointAndCore(t *testing.T) {
 		}
 	}
 }
+
+// A process whose program was deleted after it started: CRIU keeps the
+// program as a ghost file, and analyze says the program is deleted.
+func TestCheckpointDeletedProgram(t *testing.T) {
+	testutil.RequireRoot(t, "CRIU dumps a process")
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := filepath.Join(t.TempDir(), "sh")
+	mustRun(t, "cp", bb, prog)
+	tg := startCmd(t, exec.Command(prog, "-c", `echo forensic-marker-$$ 0x0; while :; do read x; done </dev/zero`))
+	if err := os.Remove(prog); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "criu")
+	os.Mkdir(dir, 0o700)
+	// The ghost limit lets CRIU keep the deleted program (1 MiB by default).
+	if b, err := exec.Command(criuBin(t), "dump", "-t", strconv.Itoa(tg.pid), "-D", dir, "--shell-job", "--leave-running", "--ghost-limit", "16M").CombinedOutput(); err != nil {
+		t.Fatalf("criu dump: %v\n%s", err, b)
+	}
+	rep, res := analyzeJSON(t, dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	if p := findProcess(rep, uint32(tg.pid)); p == nil || p.Exe != prog+" (deleted)" {
+		t.Errorf("the process's program is not %s (deleted)", prog)
+	}
+	if !slices.ContainsFunc(rep.Findings, func(f analyze.Finding) bool {
+		return f.Rule == "memory-deleted-executable" && f.Path == prog
+	}) {
+		t.Errorf("no memory-deleted-executable finding for %s", prog)
+	}
+}
