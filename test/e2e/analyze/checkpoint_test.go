@@ -165,28 +165,15 @@ func kubeletArchive(t *testing.T, criuDir string) string {
 	return tarball
 }
 
-// checkpointctlBin is checkpointctl once built.
-var checkpointctlBin string
-
-// checkpointctl builds checkpointctl v1.4.0 from the module proxy. v1.4.0
-// is the newest release whose dependencies the proxy serves in full:
-// v1.5.0 to v1.7.0 need go-criu v8 releases (v8.1.0, v8.4.0, v8.5.0)
+// checkpointctl returns checkpointctl v1.4.0, built from the module proxy
+// once per version into the shared tool cache (testutil.CachedGoTool).
+// v1.4.0 is the newest release whose dependencies the proxy serves in
+// full: v1.5.0 to v1.7.0 need go-criu v8 releases (v8.1.0, v8.4.0, v8.5.0)
 // the proxy does not serve, and v8.3.0, the one it does, reads CRIU 4's
 // pagemaps without their page counts.
 func checkpointctl(t *testing.T) string {
 	t.Helper()
-	if checkpointctlBin != "" {
-		return checkpointctlBin
-	}
-	bin := filepath.Join(work, "checkpointctl-bin")
-	cmd := exec.Command("go", "install", "github.com/checkpoint-restore/checkpointctl@v1.4.0")
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building checkpointctl v1.4.0 from the module proxy: %v\n%s", err, b)
-	}
-	checkpointctlBin = filepath.Join(bin, "checkpointctl")
-	return checkpointctlBin
+	return testutil.CachedGoTool(t, "github.com/checkpoint-restore/checkpointctl", "v1.4.0", "CGO_ENABLED=0")
 }
 
 func mustRun(t *testing.T, name string, args ...string) string {

@@ -12,32 +12,17 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forensic-tools/forensic/internal/testutil"
 )
 
-// osvScanner is the oracle's module and version. v2.6.0 needs Go 1.27, a
-// newer toolchain than the module's: the go command fetches it from the
-// module proxy (GOTOOLCHAIN), into the module cache, once.
-const (
-	osvScannerModule    = "github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0"
-	osvScannerToolchain = "go1.27.1"
-)
-
-// buildOSVScanner builds osv-scanner into the suite's folder, outside this
-// module so that go.mod is not touched.
+// buildOSVScanner returns osv-scanner v2.6.0, the oracle, built once per
+// version into the shared tool cache (testutil.CachedGoTool). v2.6.0 needs
+// Go 1.27, a newer toolchain than the module's: the go command fetches it
+// from the module proxy (GOTOOLCHAIN).
 func buildOSVScanner(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(work, "osv-bin")
-	exe := filepath.Join(bin, "osv-scanner")
-	if _, err := os.Stat(exe); err == nil {
-		return exe
-	}
-	cmd := exec.Command("go", "install", osvScannerModule)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOTOOLCHAIN="+osvScannerToolchain, "GOFLAGS=-mod=mod")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the oracle osv-scanner (%s with %s): %v\n%s", osvScannerModule, osvScannerToolchain, err, out)
-	}
-	return exe
+	return testutil.CachedGoTool(t, "github.com/google/osv-scanner/v2/cmd/osv-scanner", "v2.6.0", "GOTOOLCHAIN=go1.27.1")
 }
 
 // osvScannerIDs runs osv-scanner offline (scan image --archive FILE, or

@@ -8,49 +8,28 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/forensic-tools/forensic/internal/testutil"
 	"github.com/forensic-tools/forensic/shared/analyze"
 	"github.com/forensic-tools/forensic/shared/analyze/criu"
 )
 
-var (
-	checkpointctlOnce sync.Once
-	checkpointctlPath string
-	checkpointctlErr  error
-)
-
-// checkpointctlBinary builds checkpointctl v1.4.0 from the module proxy:
-// the newest release whose dependencies the proxy serves in full (v1.5.0
-// to v1.7.0 need go-criu v8 releases it does not serve).
+// checkpointctlBinary returns checkpointctl v1.4.0, built from the module
+// proxy once per version into the shared tool cache
+// (testutil.CachedGoTool): the newest release whose dependencies the proxy
+// serves in full (v1.5.0 to v1.7.0 need go-criu v8 releases it does not
+// serve).
 func checkpointctlBinary(t testing.TB) string {
 	t.Helper()
-	checkpointctlOnce.Do(func() {
-		dir := filepath.Join(os.TempDir(), "forensic-e2e-kube-bin")
-		if checkpointctlErr = os.MkdirAll(dir, 0o755); checkpointctlErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "install", "github.com/checkpoint-restore/checkpointctl@v1.4.0")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			checkpointctlErr = fmt.Errorf("building checkpointctl v1.4.0: %v\n%s", err, out)
-		}
-		checkpointctlPath = filepath.Join(dir, "checkpointctl")
-	})
-	if checkpointctlErr != nil {
-		t.Fatal(checkpointctlErr)
-	}
-	return checkpointctlPath
+	return testutil.CachedGoTool(t, "github.com/checkpoint-restore/checkpointctl", "v1.4.0", "CGO_ENABLED=0")
 }
 
 // TestAnalyzeKubeletCheckpoint analyses an archive the kubelet wrote and
