@@ -19,6 +19,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/forensic-tools/forensic/internal/testutil"
 )
 
 const (
@@ -57,14 +59,26 @@ func setup() error {
 	if out, err := runIn(repoRoot, nil, "go", "run", "./tools/dist", "-version", version, "-out", distDir, "-manifest", manifest); err != nil {
 		return fmt.Errorf("tools/dist: %v\n%s", err, out)
 	}
-	// krew and its validator from the Go module proxy; krew runs as a
-	// kubectl plugin, so it is installed as kubectl-krew.
+	// krew and its validator from the Go module proxy, built once per
+	// version into the shared tool cache; krew runs as a kubectl plugin, so
+	// it is copied in as kubectl-krew.
 	toolsBin = filepath.Join(work, "tools")
-	if out, err := runIn(repoRoot, []string{"GOBIN=" + toolsBin, "CGO_ENABLED=0"}, "go", "install",
-		"sigs.k8s.io/krew/cmd/krew@"+krewVersion, "sigs.k8s.io/krew/cmd/validate-krew-manifest@"+krewVersion); err != nil {
-		return fmt.Errorf("building krew %s: %v\n%s", krewVersion, err, out)
+	if err := os.MkdirAll(toolsBin, 0o755); err != nil {
+		return err
 	}
-	return os.Rename(filepath.Join(toolsBin, "krew"), filepath.Join(toolsBin, "kubectl-krew"))
+	for name, pkg := range map[string]string{
+		"kubectl-krew":           "sigs.k8s.io/krew/cmd/krew",
+		"validate-krew-manifest": "sigs.k8s.io/krew/cmd/validate-krew-manifest",
+	} {
+		exe, err := testutil.GoTool(pkg, krewVersion, "CGO_ENABLED=0")
+		if err != nil {
+			return err
+		}
+		if out, err := runIn(work, nil, "cp", exe, filepath.Join(toolsBin, name)); err != nil {
+			return fmt.Errorf("copying %s: %v\n%s", exe, err, out)
+		}
+	}
+	return nil
 }
 
 func runIn(dir string, env []string, name string, args ...string) (string, error) {
