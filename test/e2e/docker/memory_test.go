@@ -273,20 +273,90 @@ func TestMemoryDistroless(t *testing.T) {
 // ranges the agent lists as skipped (here: unchanged file mappings with
 // --memory-skip-file-backed, which gcore's default coredump_filter also
 // leaves out, [vvar]).
+//
+// The two cores are taken one after the other, so they agree only if the
+// process's mappings did not change in between: a Go program maps more
+// heap or thread stacks while it starts up or grows (on a loaded machine
+// that can still happen after its first log line). So the test waits for
+// the target to serve, gdb saves /proc/PID/maps while it holds the process
+// stopped for gcore, and the comparison is made only when those mappings
+// are exactly the ones the agent recorded while it held the process
+// stopped; otherwise both cores are taken again (the process changed, not
+// a fault of either tool), at most three times.
 func TestMemoryMatchesGcore(t *testing.T) {
 	name, pid, _ := memTarget(t)
+	answers(t, pid, "/before-memory")
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		changed := compareWithGcore(t, name, pid, attempt)
+		if changed == "" {
+			break
+		}
+		if attempt == attempts {
+			t.Fatalf("the target's mappings changed between the agent's core and gcore %d times in a row; last time:\n%s", attempts, changed)
+		}
+		t.Logf("attempt %d: the target's mappings changed between the two cores, taking both again:\n%s", attempt, changed)
+	}
+	answers(t, pid, "/after-gcore")
+}
+
+// compareWithGcore takes the agent's core and gcore's of pid once. It
+// returns how the process's mappings differ between the two (the agent's
+// record against /proc/PID/maps read while gdb held the process), or, when
+// they are the same, compares the cores' PT_LOAD ranges and returns "".
+func compareWithGcore(t *testing.T, name string, pid, attempt int) string {
+	t.Helper()
 	dir := t.TempDir()
 	r := forensic(t, dir, "export", "--memory", "--memory-skip-file-backed", "-o", "mem.tar.gz", name)
 	if r.code != 0 {
 		t.Fatalf("export --memory: exit %d", r.code)
 	}
-	gcore := filepath.Join(dir, "gcore")
-	if out, err := exec.Command("gdb", "-p", strconv.Itoa(pid), "-batch", "-nx", "-ex", "gcore "+gcore).CombinedOutput(); err != nil {
+	gcore, gmaps := filepath.Join(dir, "gcore"), filepath.Join(dir, "gcore.maps")
+	if out, err := exec.Command("gdb", "-p", strconv.Itoa(pid), "-batch", "-nx",
+		"-ex", fmt.Sprintf("shell cat /proc/%d/maps > %s", pid, gmaps),
+		"-ex", "gcore "+gcore).CombinedOutput(); err != nil {
 		t.Fatalf("gcore: %v\n%s", err, out)
 	}
 	root := extract(t, filepath.Join(dir, "mem.tar.gz"))
 	var rep memcore.Report
 	readJSON(t, filepath.Join(root, "memory/1-memtarget.json"), &rep)
+
+	// The process's mappings as each tool saw them while it was stopped.
+	agentMaps, gdbMaps := map[string]bool{}, map[string]bool{}
+	for _, m := range rep.Mappings {
+		agentMaps[m.Start+"-"+m.End+" "+m.Perms+" "+m.Path] = true
+	}
+	b, err := os.ReadFile(gmaps)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("gdb saved no /proc/%d/maps: %v", pid, err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		s, e, _ := strings.Cut(f[0], "-")
+		start, _ := strconv.ParseUint(s, 16, 64)
+		end, _ := strconv.ParseUint(e, 16, 64)
+		path := ""
+		if len(f) > 5 {
+			path = strings.Join(f[5:], " ")
+		}
+		gdbMaps[fmt.Sprintf("%#x-%#x %s %s", start, end, f[1], path)] = true
+	}
+	var changed []string
+	for k := range agentMaps {
+		if !gdbMaps[k] {
+			changed = append(changed, "  agent only: "+k)
+		}
+	}
+	for k := range gdbMaps {
+		if !agentMaps[k] {
+			changed = append(changed, "  gdb only:   "+k)
+		}
+	}
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		return strings.Join(changed, "\n")
+	}
+
 	skipped := map[string]string{}
 	for _, m := range rep.Skipped() {
 		if m.Skipped != "" {
@@ -316,11 +386,11 @@ func TestMemoryMatchesGcore(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d ranges in both, only in the agent's core (skipped): %v", len(theirs), onlyOurs)
+	t.Logf("attempt %d: the same %d mappings for both tools; %d ranges in both cores, only in the agent's core (skipped): %v", attempt, len(agentMaps), len(theirs), onlyOurs)
 	if len(skipped) == 0 || len(theirs) == 0 {
 		t.Errorf("nothing to compare: %d skipped, %d gcore ranges", len(skipped), len(theirs))
 	}
-	answers(t, pid, "/after-gcore")
+	return ""
 }
 
 // TestMemoryInterrupt: Ctrl-C while the target is stopped and its core
