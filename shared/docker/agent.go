@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -352,12 +351,28 @@ func (x *collectors) agentImage(ctx context.Context, sink collect.Sink, l *LiveO
 	case !cerrdefs.IsNotFound(err):
 		return agentImage{}, EngineError(x.c, "looking up agent image "+image, err)
 	}
-	var tarball bytes.Buffer
-	if _, err := a.WriteImage(&tarball, image, time.Time{}, nil); err != nil {
-		return agentImage{}, fmt.Errorf("building the agent image: %w", err)
-	}
+	// The tarball streams to the engine as it is written: held whole, it
+	// would be one more copy of the agent (tens of MiB) in the plugin's
+	// memory, in a buffer grown by doubling.
+	pr, pw := io.Pipe()
+	built := make(chan error, 1)
+	go func() {
+		_, err := a.WriteImage(pw, image, time.Time{}, nil)
+		pw.CloseWithError(err)
+		built <- err
+	}()
 	at := x.now()
-	out, err := x.c.ImageLoad(ctx, &tarball, client.ImageLoadWithQuiet(true))
+	out, err := x.c.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
+	// Unblocks the writer should the engine have stopped reading early;
+	// then the engine's error is the one to report.
+	errStopped := errors.New("the engine stopped reading the agent image")
+	pr.CloseWithError(errStopped)
+	if berr := <-built; berr != nil && !errors.Is(berr, errStopped) {
+		if err == nil {
+			out.Close()
+		}
+		return agentImage{}, fmt.Errorf("building the agent image: %w", berr)
+	}
 	if err != nil {
 		return agentImage{}, EngineError(x.c, "loading the agent image", err)
 	}
