@@ -43,9 +43,11 @@ type Agent struct {
 	Source string
 	// Arch is the binary's GOARCH.
 	Arch string
-	// Binary is the executable, placed at agent.BinaryPath.
+	// Binary is the executable, placed at agent.BinaryPath; nil for an
+	// agent read from a file (FromExecutable), which is read again only
+	// when an image is written.
 	Binary []byte
-	// SHA256 is the hex SHA-256 of Binary.
+	// SHA256 is the hex SHA-256 of the executable.
 	SHA256 string
 	// Interpreter is the ELF interpreter a dynamically linked binary asks
 	// for (PT_INTERP); empty for a static binary.
@@ -54,6 +56,9 @@ type Agent struct {
 	Libraries []string
 	// files are the interpreter and libraries as read from this host.
 	files []imagetar.File
+	// file and size are the executable of an agent from FromExecutable.
+	file string
+	size int64
 }
 
 // Static returns the agent for a static binary.
@@ -70,11 +75,19 @@ func FromExecutable(file, source string) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, err := os.ReadFile(file)
+	// Hashed, not held: the plugin's own executable is tens of MiB, and
+	// the image that holds it is usually on the engine already.
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}
-	a := Static(source, arch, bin)
+	h := sha256.New()
+	size, err := io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
+	a := &Agent{Source: source, Arch: arch, SHA256: hex.EncodeToString(h.Sum(nil)), file: file, size: size}
 	deps, err := Needs(file)
 	if err != nil {
 		return nil, err
@@ -127,6 +140,21 @@ func (a *Agent) WriteImage(w io.Writer, name string, created time.Time, extra ma
 			}
 		}
 		o.Env = []string{"LD_LIBRARY_PATH=" + strings.Join(dirs, ":")}
+	}
+	if a.Binary == nil && a.file != "" {
+		f, err := os.Open(a.file)
+		if err != nil {
+			return imagetar.Result{}, fmt.Errorf("reading %s: %w", a.file, err)
+		}
+		defer f.Close()
+		// The executable must still be the one hashed, as the image's
+		// label says (/proc/self/exe cannot change while it runs).
+		h := sha256.New()
+		res, err := imagetar.Write(w, io.TeeReader(f, h), a.size, o)
+		if err == nil && hex.EncodeToString(h.Sum(nil)) != a.SHA256 {
+			err = fmt.Errorf("%s changed since it was hashed (sha256 %s)", a.file, a.SHA256)
+		}
+		return res, err
 	}
 	return imagetar.Write(w, bytes.NewReader(a.Binary), int64(len(a.Binary)), o)
 }
