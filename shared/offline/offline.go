@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/forensic-tools/forensic/shared/collect"
@@ -262,17 +261,6 @@ func MountInfo(dir string) map[string]string {
 func unescape(s string) string {
 	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
 	return r.Replace(s)
-}
-
-// OpenFile opens a file under a root for reading only, without following
-// a final link and, where the kernel allows it, without updating its
-// access time.
-func OpenFile(p string) (*os.File, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NOATIME, 0)
-	if errors.Is(err, syscall.EPERM) {
-		f, err = os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	}
-	return f, err
 }
 
 // ReadFile reads a whole file with OpenFile, at most limit bytes.

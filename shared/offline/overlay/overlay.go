@@ -8,10 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Layer is one folder of an overlay stack.
@@ -85,21 +82,17 @@ func isWhiteout(info fs.FileInfo) bool {
 	if info.Mode()&fs.ModeCharDevice == 0 || info.Mode()&fs.ModeDevice == 0 {
 		return false
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	return ok && st.Rdev == 0
+	st, ok := statOf(info)
+	return ok && st.rdev == 0
 }
 
-// isOpaque reports whether the folder at full path p is an opaque folder,
-// one that hides what the layers below have at its path.
-func isOpaque(p string) bool {
-	for _, attr := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
-		buf := make([]byte, 8)
-		n, err := unix.Lgetxattr(p, attr, buf)
-		if err == nil && n == 1 && buf[0] == 'y' {
-			return true
-		}
-	}
-	return false
+// sysStat is the part of an entry's inode the merge and the diff compare,
+// filled in per system by statOf.
+type sysStat struct {
+	dev, ino, nlink, rdev uint64
+	mode, uid, gid        uint32
+	size                  int64
+	mtimeSec, mtimeNsec   int64
 }
 
 // build merges layers, lowest first, into one tree: whiteouts delete,
@@ -199,14 +192,6 @@ func (t *tree) lookup(p string) *node {
 // link and, where allowed, without touching its access time.
 func (t *tree) open(n *node) (*os.File, error) {
 	return openNoFollow(t.roots[n.layer], n.rel)
-}
-
-func openNoFollow(r *os.Root, rel string) (*os.File, error) {
-	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NOATIME, 0)
-	if errors.Is(err, syscall.EPERM) {
-		f, err = r.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	}
-	return f, err
 }
 
 // dirInfo stands in for the root of a stack whose every layer is missing.

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path"
 	"sort"
-	"syscall"
 )
 
 // header makes the tar header of an entry: its type, mode, owner, size,
@@ -39,6 +38,9 @@ func header(name string, info fs.FileInfo, link string) (*tar.Header, error) {
 // tar: it is written to the end and the error returned names what is
 // missing.
 func (s Stack) WriteMerged(ctx context.Context, w io.Writer) error {
+	if err := supported(); err != nil {
+		return err
+	}
 	t := build(s.Layers)
 	defer t.close()
 	tw := tar.NewWriter(w)
@@ -61,9 +63,8 @@ func (s Stack) WriteMerged(ctx context.Context, w io.Writer) error {
 			}
 			var f *os.File
 			if c.info.Mode().IsRegular() {
-				st, _ := c.info.Sys().(*syscall.Stat_t)
-				if st != nil && st.Nlink > 1 {
-					key := inode{c.layer, st.Dev, st.Ino}
+				if st, ok := statOf(c.info); ok && st.nlink > 1 {
+					key := inode{c.layer, st.dev, st.ino}
 					if first, ok := links[key]; ok {
 						hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
 						if err := tw.WriteHeader(hdr); err != nil {
@@ -122,6 +123,9 @@ func copyExact(w io.Writer, r io.Reader, size int64) error {
 // deleted path becomes an empty ".wh.NAME" file, an opaque folder carries
 // a ".wh..wh..opq" entry.
 func (s Stack) WriteUpper(ctx context.Context, w io.Writer) error {
+	if err := supported(); err != nil {
+		return err
+	}
 	if len(s.Layers) == 0 {
 		return errors.New("the stack has no layer")
 	}
@@ -235,6 +239,9 @@ type Change struct {
 // modification time differ is changed, and a folder with changes inside
 // is changed too.
 func (s Stack) Diff(ctx context.Context) ([]Change, error) {
+	if err := supported(); err != nil {
+		return nil, err
+	}
 	if len(s.Layers) == 0 {
 		return nil, errors.New("the stack has no layer")
 	}
@@ -311,16 +318,16 @@ func dedupe(errs []error) []error {
 
 // statDifferent is the engine's test for a changed entry.
 func statDifferent(a, b fs.FileInfo) bool {
-	sa, _ := a.Sys().(*syscall.Stat_t)
-	sb, _ := b.Sys().(*syscall.Stat_t)
-	if sa == nil || sb == nil {
+	sa, okA := statOf(a)
+	sb, okB := statOf(b)
+	if !okA || !okB {
 		return a.Mode() != b.Mode() || (!a.IsDir() && (a.Size() != b.Size() || !a.ModTime().Equal(b.ModTime())))
 	}
-	if sa.Mode != sb.Mode || sa.Uid != sb.Uid || sa.Gid != sb.Gid || sa.Rdev != sb.Rdev {
+	if sa.mode != sb.mode || sa.uid != sb.uid || sa.gid != sb.gid || sa.rdev != sb.rdev {
 		return true
 	}
-	if sa.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		return sa.Mtim != sb.Mtim || sa.Size != sb.Size
+	if !a.IsDir() {
+		return sa.mtimeSec != sb.mtimeSec || sa.mtimeNsec != sb.mtimeNsec || sa.size != sb.size
 	}
 	return false
 }
@@ -353,6 +360,9 @@ type Drift struct {
 // Drift walks the top layer against the merged layers below it.
 func (s Stack) Drift(ctx context.Context) (Drift, error) {
 	d := Drift{Added: []DriftEntry{}, Modified: []DriftEntry{}, Deleted: []DriftEntry{}, NewExecutables: []DriftEntry{}}
+	if err := supported(); err != nil {
+		return d, err
+	}
 	if len(s.Layers) == 0 {
 		return d, errors.New("the stack has no layer")
 	}
