@@ -31,17 +31,41 @@ import (
 // with CRIU (the build test/k8s/cluster deps unpacks) and take cores with
 // gdb's gcore, then compare analyze with checkpointctl and gdb.
 
-// criuBin is the CRIU 4.1.1 that test/k8s/cluster deps unpacks.
+// criuBin is the CRIU 4.1.1 that test/k8s/cluster deps unpacks, in
+// $FORENSIC_K8S_CACHE (default /var/cache/forensic-k8s) as the script
+// does, or $CRIU.
 func criuBin(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("CRIU")
 	if p == "" {
-		p = "/var/cache/forensic-k8s/criu-4.1.1-1/bin/criu"
+		cache := os.Getenv("FORENSIC_K8S_CACHE")
+		if cache == "" {
+			cache = "/var/cache/forensic-k8s"
+		}
+		p = filepath.Join(cache, "criu-4.1.1-1", "bin", "criu")
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("CRIU 4.1.1 is needed at %s (test/k8s/cluster deps unpacks it; or set CRIU): %v", p, err)
 	}
 	return p
+}
+
+// TestCriuBinCache: with no $CRIU, the CRIU binary is looked for in
+// $FORENSIC_K8S_CACHE, like test/k8s/cluster puts it there.
+func TestCriuBinCache(t *testing.T) {
+	cache := t.TempDir()
+	want := filepath.Join(cache, "criu-4.1.1-1", "bin", "criu")
+	if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(want, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CRIU", "")
+	t.Setenv("FORENSIC_K8S_CACHE", cache)
+	if got := criuBin(t); got != want {
+		t.Fatalf("criuBin = %s, want %s from FORENSIC_K8S_CACHE", got, want)
+	}
 }
 
 // targetSrc keeps a marker made at run time in memory and two connected
