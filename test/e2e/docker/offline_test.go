@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,17 +43,32 @@ func startPrivateEngine(t *testing.T) *privateEngine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("dockerd", "--data-root", e.root, "--exec-root", filepath.Join(dir, "exec"), "--pidfile", e.pidfile,
-		"-H", "unix://"+e.sock, "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver=overlay2")
+	// dockerd runs in a network namespace of its own: with --bridge=none
+	// moby deletes a docker0 it finds, and the host's docker0 belongs to
+	// the default engine. Its API is a unix socket, which needs no network.
+	cmd := exec.Command("unshare", "--net", "--", "dockerd", "--data-root", e.root, "--exec-root", filepath.Join(dir, "exec"), "--pidfile", e.pidfile,
+		"-H", "unix://"+e.sock, "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--storage-driver=overlay2")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting a private dockerd: %v", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(done) }()
+	// The host's docker0, when there is one, must outlive the private
+	// engine with the same interface index (not deleted and recreated).
+	before, beforeErr := net.InterfaceByName("docker0")
 	t.Cleanup(func() {
 		e.stop(t, cmd.Process.Pid, done)
 		os.RemoveAll(dir)
+		if beforeErr != nil {
+			return
+		}
+		after, err := net.InterfaceByName("docker0")
+		if err != nil {
+			t.Errorf("the host's docker0 (index %d) is gone after the private dockerd stopped: %v", before.Index, err)
+		} else if after.Index != before.Index {
+			t.Errorf("the host's docker0 was recreated while the private dockerd ran: index %d, was %d", after.Index, before.Index)
+		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -236,9 +252,9 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	if out, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("docker import: %v\n%s", err, out)
 	}
-	e.dockerExit(t, 3, "run", "--name", "jsonlog", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "--log-opt", "compress=true", "offline-test/bb:1", "sh", "-c",
+	e.dockerExit(t, 3, "run", "--network", "none", "--name", "jsonlog", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "--log-opt", "compress=true", "offline-test/bb:1", "sh", "-c",
 		"echo new > /newfile; rm /etc/motd; rm -r /etc/d; mkdir /etc/d; echo y > /etc/d/g; chmod 4755 /etc/d/g; ln -s /etc/shadow /escape; for i in $(seq 1 60); do echo out $i; echo err $i >&2; done; exit 3")
-	e.docker(t, "run", "--name", "local", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "-v", "vol1:/data", "offline-test/bb:1", "sh", "-c",
+	e.docker(t, "run", "--network", "none", "--name", "local", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "-v", "vol1:/data", "offline-test/bb:1", "sh", "-c",
 		"echo secret > /data/x; cp /bin/busybox /tmp/dropper; mv /etc/d /etc/e; for i in $(seq 1 80); do echo local $i; done")
 	// A distroless image: one static binary, no shell, no folders.
 	distroless := t.TempDir()
@@ -249,7 +265,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	if out, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("docker import: %v\n%s", err, out)
 	}
-	e.docker(t, "run", "--name", "distroless", "offline-test/distroless:1", "/busybox", "sh", "-c", "/busybox echo state > /state; /busybox rm /busybox; /busybox echo gone 2>&1; echo bye")
+	e.docker(t, "run", "--network", "none", "--name", "distroless", "offline-test/distroless:1", "/busybox", "sh", "-c", "/busybox echo state > /state; /busybox rm /busybox; /busybox echo gone 2>&1; echo bye")
 	e.docker(t, "run", "-d", "--name", "running", "offline-test/bb:1", "sh", "-c", "echo started; echo live > /tmp/live; exec sleep 1000")
 	time.Sleep(time.Second)
 	e.docker(t, "stop", "-t", "1", "running")
