@@ -96,14 +96,15 @@ func Write(w io.Writer, binary io.Reader, size int64, o Options) (Result, error)
 
 	// The layer, in one buffer sized for it up front: growing it by
 	// doubling would hold up to twice the binary (a plugin's own
-	// executable is tens of MiB).
-	var layer bytes.Buffer
+	// executable is tens of MiB). make, not bytes.Buffer.Grow: Grow goes
+	// through append(nil, make(...)...), which a race-detector build
+	// compiles into two allocations of the whole size.
 	layerSize := size + 4<<10
 	for _, f := range o.Files {
 		layerSize += int64(len(f.Data)) + 4<<10
 	}
-	layer.Grow(int(layerSize) + 2<<10)
-	lt := tar.NewWriter(&layer)
+	layer := bytes.NewBuffer(make([]byte, 0, layerSize+2<<10))
+	lt := tar.NewWriter(layer)
 	if err := lt.WriteHeader(&tar.Header{
 		Typeflag: tar.TypeReg, Name: strings.TrimPrefix(o.Path, "/"), Mode: 0o755,
 		Size: size, ModTime: o.Created, Format: tar.FormatPAX,
