@@ -119,24 +119,31 @@ func build(layers []Layer) *tree {
 	return t
 }
 
-// walk applies the folder rel of layer i onto parent.
-func (t *tree) walk(i int, rel string, parent *node) {
-	r := t.roots[i]
+// readDir lists the folder rel ("" for the top) of a layer by name,
+// opened without following a link. The entries read before an error are
+// returned with it; none when the folder cannot be opened.
+func readDir(r *os.Root, rel string) ([]os.DirEntry, error) {
 	dir := rel
 	if dir == "" {
 		dir = "."
 	}
 	f, err := openNoFollow(r, dir)
 	if err != nil {
-		t.errs = append(t.errs, fmt.Errorf("reading layer %s folder /%s: %w", t.layers[i].ID, rel, err))
-		return
+		return nil, err
 	}
 	entries, err := f.ReadDir(-1)
 	f.Close()
+	sort.Slice(entries, func(a, b int) bool { return entries[a].Name() < entries[b].Name() })
+	return entries, err
+}
+
+// walk applies the folder rel of layer i onto parent.
+func (t *tree) walk(i int, rel string, parent *node) {
+	r := t.roots[i]
+	entries, err := readDir(r, rel)
 	if err != nil {
 		t.errs = append(t.errs, fmt.Errorf("reading layer %s folder /%s: %w", t.layers[i].ID, rel, err))
 	}
-	sort.Slice(entries, func(a, b int) bool { return entries[a].Name() < entries[b].Name() })
 	for _, e := range entries {
 		name := e.Name()
 		p := path.Join(rel, name)

@@ -139,21 +139,10 @@ func (s Stack) WriteUpper(ctx context.Context, w io.Writer) error {
 	var errs []error
 	var walk func(rel string) error
 	walk = func(rel string) error {
-		dir := rel
-		if dir == "" {
-			dir = "."
-		}
-		f, err := openNoFollow(r, dir)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		entries, err := f.ReadDir(-1)
-		f.Close()
+		entries, err := readDir(r, rel)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		sort.Slice(entries, func(a, b int) bool { return entries[a].Name() < entries[b].Name() })
 		for _, e := range entries {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -379,21 +368,10 @@ func (s Stack) Drift(ctx context.Context) (Drift, error) {
 	}
 	var walk func(rel string, hidden bool) error
 	walk = func(rel string, hidden bool) error {
-		dir := rel
-		if dir == "" {
-			dir = "."
-		}
-		f, err := openNoFollow(r, dir)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		entries, err := f.ReadDir(-1)
-		f.Close()
+		entries, err := readDir(r, rel)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		sort.Slice(entries, func(a, b int) bool { return entries[a].Name() < entries[b].Name() })
 		for _, e := range entries {
 			if err := ctx.Err(); err != nil {
 				return err
