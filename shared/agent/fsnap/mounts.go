@@ -86,12 +86,12 @@ func parseMountLine(line string) (Mount, error) {
 		return m, fmt.Errorf("parent id %q: %w", f[1], err)
 	}
 	m.Device = f[2]
-	m.Root = unescapeOctal(f[3])
-	m.MountPoint = unescapeOctal(f[4])
+	m.Root = UnescapeOctal(f[3])
+	m.MountPoint = UnescapeOctal(f[4])
 	m.Options = f[5]
 	m.Optional = f[6:]
 	m.FSType = g[0]
-	m.Source = unescapeOctal(g[1])
+	m.Source = UnescapeOctal(g[1])
 	if len(g) > 2 {
 		m.SuperOptions = g[2]
 	}
@@ -115,9 +115,9 @@ func classify(m Mount) (string, bool) {
 	return "volume", false
 }
 
-// unescapeOctal undoes the \NNN escapes the kernel writes for space, tab,
-// newline and backslash in mountinfo paths.
-func unescapeOctal(s string) string {
+// UnescapeOctal undoes the \NNN escapes the kernel writes for space,
+// tab, newline and backslash in mountinfo paths and options.
+func UnescapeOctal(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}

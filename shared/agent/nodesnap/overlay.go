@@ -1,8 +1,9 @@
 package nodesnap
 
 import (
-	"strconv"
 	"strings"
+
+	"github.com/forensic-tools/forensic/shared/agent/fsnap"
 )
 
 // overlayOpts are the paths of an overlay mount's super options.
@@ -25,7 +26,7 @@ func overlayOptions(s string) overlayOpts {
 		case "workdir":
 			o.work = unescape(v)
 		case "lowerdir":
-			for _, l := range splitEscaped(unescapeOctal(v), ':') {
+			for _, l := range splitEscaped(fsnap.UnescapeOctal(v), ':') {
 				o.lowers = append(o.lowers, strings.ReplaceAll(l, `\:`, ":"))
 			}
 		case "lowerdir+", "datadir+":
@@ -35,7 +36,7 @@ func overlayOptions(s string) overlayOpts {
 	return o
 }
 
-func unescape(s string) string { return strings.ReplaceAll(unescapeOctal(s), `\:`, ":") }
+func unescape(s string) string { return strings.ReplaceAll(fsnap.UnescapeOctal(s), `\:`, ":") }
 
 // splitEscaped splits s at sep when sep is not preceded by a backslash.
 func splitEscaped(s string, sep byte) []string {
@@ -51,23 +52,4 @@ func splitEscaped(s string, sep byte) []string {
 		}
 	}
 	return append(out, s[start:])
-}
-
-// unescapeOctal undoes the kernel's \NNN escapes.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
