@@ -24,6 +24,9 @@ type Output struct {
 	// Format, when FormatSet, overrides the format taken from the name.
 	Format    evidence.Format
 	FormatSet bool
+	// Serial compresses each bundle on its writer's goroutine: see
+	// evidence.Options.Serial (many bundles written at once).
+	Serial bool
 }
 
 // Stdout names standard output as the bundle's destination.
@@ -92,9 +95,9 @@ func (o Output) Create(target string, at time.Time, stdout io.Writer) (*evidence
 	root := evidence.TrimExtension(name)
 	if name == Stdout {
 		root = evidence.TrimExtension(DefaultName(target, at, f))
-		return evidence.New(stdout, evidence.Options{Format: f, Root: root})
+		return evidence.New(stdout, evidence.Options{Format: f, Root: root, Serial: o.Serial})
 	}
-	return evidence.Create(name, evidence.Options{Format: f, Root: root})
+	return evidence.Create(name, evidence.Options{Format: f, Root: root, Serial: o.Serial})
 }
 
 // IsTerminal reports whether f is a terminal (not merely a character

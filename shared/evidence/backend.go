@@ -35,12 +35,16 @@ type backend interface {
 const copyBufSize = 256 << 10
 
 // newBackend returns the backend of a bundle format, as the format table
-// describes it (format.go).
-func newBackend(f Format, out io.Writer, spoolDir string) (backend, error) {
+// describes it (format.go); serial: see Options.Serial.
+func newBackend(f Format, out io.Writer, spoolDir string, serial bool) (backend, error) {
 	if f.Bundle() {
 		switch info := f.info(); info.backend {
 		case BackendTar:
-			return &tarBackend{out: out, comp: info.comp, spoolDir: spoolDir}, nil
+			comp := info.comp
+			if serial && info.serial != nil {
+				comp = info.serial
+			}
+			return &tarBackend{out: out, comp: comp, spoolDir: spoolDir}, nil
 		case BackendZip:
 			return &zipBackend{zw: zip.NewWriter(out)}, nil
 		}
@@ -102,11 +106,31 @@ func closeCompressor(c io.WriteCloser) error {
 	return err
 }
 
+// Buffers are shared by the bundles of a process in turn: a capture of
+// many pods writes thousands of bundles, and each would otherwise make
+// its own (1.25 MiB a bundle) for the collector to clear.
+var (
+	copyPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+	peekPool = sync.Pool{New: func() any { b := make([]byte, smallStream); return &b }}
+)
+
 func (t *tarBackend) copyBuf() []byte {
 	if t.buf == nil {
-		t.buf = make([]byte, copyBufSize)
+		t.buf = *copyPool.Get().(*[]byte)
 	}
 	return t.buf
+}
+
+// release gives the buffers back once the bundle is written.
+func (t *tarBackend) release() {
+	if b := t.buf; b != nil {
+		copyPool.Put(&b)
+		t.buf = nil
+	}
+	if b := t.peek; b != nil {
+		peekPool.Put(&b)
+		t.peek = nil
+	}
 }
 
 // smallStream is the most of a stream of unknown size that is held in
@@ -120,7 +144,7 @@ func (t *tarBackend) put(name string, size int64, mtime time.Time, r io.Reader) 
 		return t.putKnown(name, size, mtime, r)
 	}
 	if t.peek == nil {
-		t.peek = make([]byte, smallStream)
+		t.peek = *peekPool.Get().(*[]byte)
 	}
 	n, err := io.ReadFull(r, t.peek)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -282,6 +306,7 @@ func (t *tarBackend) pad(n int64) error {
 }
 
 func (t *tarBackend) abort() {
+	defer t.release()
 	if t.member != nil {
 		closeCompressor(t.member)
 		t.member = nil
@@ -289,6 +314,7 @@ func (t *tarBackend) abort() {
 }
 
 func (t *tarBackend) finish() error {
+	defer t.release()
 	w, err := t.stream()
 	if err != nil {
 		return err

@@ -43,7 +43,14 @@ type written struct {
 // one and, when broken is set, a failed and a partial artifact.
 func writeBundle(t *testing.T, file string, f Format, broken bool) []written {
 	t.Helper()
-	w, err := Create(file, Options{Format: f, Root: "case-1", Now: fixedNow})
+	return writeBundleWith(t, file, Options{Format: f}, broken)
+}
+
+// writeBundleWith is writeBundle with more options (Root and Now are set).
+func writeBundleWith(t *testing.T, file string, opts Options, broken bool) []written {
+	t.Helper()
+	opts.Root, opts.Now = "case-1", fixedNow
+	w, err := Create(file, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +91,25 @@ func writeBundle(t *testing.T, file string, f Format, broken bool) []written {
 }
 
 func TestRoundTrip(t *testing.T) {
+	type variant struct {
+		f              Format
+		broken, serial bool
+	}
+	var variants []variant
 	for _, f := range []Format{TarGz, TarZst, Tar, Zip} {
 		for _, broken := range []bool{false, true} {
-			t.Run(f.String()+map[bool]string{false: "/complete", true: "/incomplete"}[broken], func(t *testing.T) {
+			variants = append(variants, variant{f, broken, false})
+		}
+	}
+	// Serial compression writes the same format.
+	variants = append(variants, variant{TarGz, false, true}, variant{TarGz, true, true}, variant{TarZst, false, true})
+	for _, v := range variants {
+		f, broken := v.f, v.broken
+		{
+			name := f.String() + map[bool]string{false: "/complete", true: "/incomplete"}[broken] + map[bool]string{false: "", true: "/serial"}[v.serial]
+			t.Run(name, func(t *testing.T) {
 				file := filepath.Join(t.TempDir(), "b"+f.Extension())
-				want := writeBundle(t, file, f, broken)
+				want := writeBundleWith(t, file, Options{Format: f, Serial: v.serial}, broken)
 				st, err := os.Stat(file)
 				if err != nil {
 					t.Fatal(err)

@@ -52,6 +52,9 @@ type formatInfo struct {
 	// are written with; nil for none. Reading identifies the compression
 	// from content and only takes the format's name from here.
 	comp archives.Compression
+	// serial is comp's settings without its own goroutines (Options.Serial);
+	// nil when comp has none.
+	serial archives.Compression
 	// bundle is true for the formats bundles are written in.
 	bundle bool
 }
@@ -63,8 +66,10 @@ type formatInfo struct {
 var formats = [numFormats]formatInfo{
 	// Level 1 with pgzip: evidence acquisition must keep up with the
 	// engine; the size saved by higher levels is small next to the time.
-	TarGz:     {exts: []string{".tar.gz", ".tgz"}, backend: BackendTar, comp: archives.Gz{CompressionLevel: 1, Multithreaded: true}, bundle: true},
-	TarZst:    {exts: []string{".tar.zst", ".tzst"}, backend: BackendTar, comp: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}}, bundle: true},
+	TarGz: {exts: []string{".tar.gz", ".tgz"}, backend: BackendTar, comp: archives.Gz{CompressionLevel: 1, Multithreaded: true},
+		serial: archives.Gz{CompressionLevel: 1}, bundle: true},
+	// zstd's encoder costs no more memory than a serial one would.
+	TarZst: {exts: []string{".tar.zst", ".tzst"}, backend: BackendTar, comp: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}}, bundle: true},
 	Tar:       {exts: []string{".tar"}, backend: BackendTar, bundle: true},
 	Zip:       {exts: []string{".zip"}, backend: BackendZip, bundle: true},
 	tarBz2:    {exts: []string{".tar.bz2"}, backend: BackendTar, comp: archives.Bz2{}},

@@ -28,6 +28,12 @@ type Options struct {
 	SpoolDir string
 	// Now returns the current time; nil means time.Now. Times are stored in UTC.
 	Now func() time.Time
+	// Serial compresses on the writing goroutine alone, with a compressor
+	// a fraction of the parallel one's size. Set it when many bundles are
+	// written at once (a capture of many pods): the parallelism then comes
+	// from the bundles, and the parallel compressors' buffers (megabytes
+	// each) would make memory grow with them. The output format is the same.
+	Serial bool
 }
 
 // Meta describes an artifact to be written.
@@ -121,7 +127,7 @@ func newWriter(out io.Writer, opts Options) (*Writer, error) {
 		seen: map[string]bool{},
 		sums: map[string]string{},
 	}
-	be, err := newBackend(opts.Format, w.out, opts.SpoolDir)
+	be, err := newBackend(opts.Format, w.out, opts.SpoolDir, opts.Serial)
 	if err != nil {
 		return nil, err
 	}
