@@ -32,6 +32,11 @@ type Cluster struct {
 	KubeconfigUser string
 	// Impersonate is the user given with --as, if any.
 	Impersonate string
+	// WideReviews makes Can ask a namespaced permission for every
+	// namespace first, once, and for one namespace only when that is not
+	// granted: for a run over many namespaces, one review instead of one
+	// per namespace.
+	WideReviews bool
 
 	cache memo
 }
