@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,7 +80,8 @@ captured like any other. Each pod gets its own bundle (same format as
 docker forensic export):
 
   preflight.json, .txt       the access checks made first (see "kubectl forensic preflight")
-  pod/pod.json               the pod as the API server returned it, byte for byte
+  pod/pod.json               the pod as the API server returned it, byte for byte (with -l: its item
+                             of a page of the pod list, kind and apiVersion put in front)
   pod/pod.yaml               the same object as YAML
   pod/describe.txt           kubectl describe, rendered from the same snapshot
   pod/events.json            events involving the pod
@@ -323,6 +325,9 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 		}
 		o.kube.Node = o.node.options(o.live.container, o.live.image, attacher, spool)
 	}
+	// Pods in several namespaces: each permission is asked for every
+	// namespace at once before it is asked namespace by namespace.
+	cluster.WideReviews = spansNamespaces(pods)
 	if !o.quiet {
 		o.preflightWarnings(ctx, cluster, pods)
 	}
@@ -339,9 +344,21 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fcli.Exit(collect.ExitNothing, err)
 	}
+	// Several bundles written at once: each compresses on its own
+	// goroutine, so that memory does not grow with --concurrency.
+	o.output.Serial = len(pods) > 1 && o.concurrency > 1
 	c := o.capture(cluster, started, len(pods), agreed)
 	if run != nil {
 		run.hook(c)
+	}
+	c.Pages = o.pages(cluster, pods)
+	if !o.node.enabled() {
+		// The checks are made: what is left of each pod is its name, so
+		// that memory does not grow with the pods (the node stage needs
+		// the objects, to know each node's pods).
+		for _, p := range pods {
+			p.Object = nil
+		}
 	}
 	results := c.Run(ctx, pods)
 	for _, p := range c.NodeProblems {
@@ -528,6 +545,36 @@ func (o *CaptureOptions) capture(cluster *kube.Cluster, started time.Time, n int
 		fmt.Fprintf(o.ErrOut, "%s: capturing (selected by %s)\n", p.Key(), strings.Join(p.From, ", "))
 	}
 	return c
+}
+
+// pages returns the reader of the pods' start snapshots a page of the
+// label selection at a time, nil when the selection has no -l or one pod.
+func (o *CaptureOptions) pages(cluster *kube.Cluster, pods []*target.Pod) *podcollect.Pages {
+	if o.selection.Selector == "" || len(pods) < 2 {
+		return nil
+	}
+	from := "-l " + o.selection.Selector
+	keys := make([]string, 0, len(pods))
+	for _, p := range pods {
+		if slices.Contains(p.From, from) {
+			keys = append(keys, p.Key())
+		}
+	}
+	ns := o.selection.Namespace
+	if o.selection.AllNamespaces {
+		ns = ""
+	}
+	return podcollect.NewPages(cluster, ns, o.selection.Selector, keys)
+}
+
+// spansNamespaces reports whether pods are in more than one namespace.
+func spansNamespaces(pods []*target.Pod) bool {
+	for _, p := range pods {
+		if p.Namespace != pods[0].Namespace {
+			return true
+		}
+	}
+	return false
 }
 
 // podsByNamespace groups pods by namespace, in their order.

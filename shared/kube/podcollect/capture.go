@@ -39,6 +39,9 @@ type Capture struct {
 	// error: memory does not grow with the pods' manifests.
 	OnStart func(p *target.Pod)
 	OnDone  func(r PodResult)
+	// Pages, when set, serves the pods' start snapshots from pages of a
+	// list (a label selection); pods it does not hold are read alone.
+	Pages *Pages
 	// NodeProblems, after Run, says what the node stage could not clean
 	// up (a collector pod not deleted, a checkpoint archive left).
 	NodeProblems []error
@@ -124,7 +127,7 @@ func (c *Capture) one(ctx context.Context, p *target.Pod, opts preflight.Options
 		c.OnStart(p)
 	}
 	defer func() { r.Ended = opts.NowUTC() }()
-	snap, err := ReadPod(ctx, c.Cluster, p.Namespace, p.Name)
+	snap, err := c.snapshot(ctx, p)
 	if err != nil {
 		r.Err = fmt.Errorf("pod %s (selected by %s) could not be read at the start of its capture: %w", p.Key(), joinFrom(p.From), err)
 		r.Ended = opts.NowUTC()
@@ -158,6 +161,14 @@ func (c *Capture) one(ctx context.Context, p *target.Pod, opts preflight.Options
 	r.Result = runner.Run(ctx, collectorsWith(c.Cluster, snap, report, opts, namespaceEvents, c.stage))
 	r.Ended = opts.NowUTC()
 	return r
+}
+
+// snapshot reads pod p at the start of its capture: from Pages when set.
+func (c *Capture) snapshot(ctx context.Context, p *target.Pod) (*Snapshot, error) {
+	if c.Pages != nil {
+		return c.Pages.Snapshot(ctx, p.Namespace, p.Name)
+	}
+	return ReadPod(ctx, c.Cluster, p.Namespace, p.Name)
 }
 
 func joinFrom(from []string) string {

@@ -42,6 +42,9 @@ type Snapshot struct {
 	Raw   []byte
 	Pod   *corev1.Pod
 	Taken time.Time
+	// ListResourceVersion is set when the pod came from a page of a pod
+	// list (Pages): the list's resourceVersion.
+	ListResourceVersion string
 }
 
 // ReadPod reads pod ns/name and keeps the API server's JSON as it came.
@@ -154,7 +157,7 @@ func (x *podSteps) preflight(ctx context.Context, sink collect.Sink) error {
 func (x *podSteps) podObject(ctx context.Context, sink collect.Sink) error {
 	var errs []error
 	errs = append(errs, sink.Bytes(evidence.Meta{Path: "pod/pod.json", MediaType: "application/json",
-		Description: "the pod as the API server returned it, byte for byte, read at " + x.snap.Taken.Format(time.RFC3339Nano)}, x.snap.Raw))
+		Description: x.snap.source()}, x.snap.Raw))
 	m := evidence.Meta{Path: "pod/pod.yaml", MediaType: "application/yaml", Description: "the same pod object as YAML (keys sorted)"}
 	if y, err := yaml.JSONToYAML(x.snap.Raw); err != nil {
 		errs = append(errs, sink.Fail(m, fmt.Errorf("converting pod.json to YAML: %w", err)))

@@ -90,7 +90,7 @@ func NewIndex(dir string, results []PodResult) Index {
 	idx := Index{Schema: IndexSchema, Pods: []IndexEntry{}}
 	for _, r := range results {
 		e := IndexEntry{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, UID: string(r.Pod.UID), SelectedBy: r.Pod.From,
-			Outcome: OutcomeName(r.Outcome()), Started: r.Started.UTC(), Ended: r.Ended.UTC()}
+			Outcome: OutcomeName(r.Outcome()), Started: r.Started.UTC(), Ended: r.Ended.UTC(), Node: r.Pod.NodeName}
 		if r.Pod.Object != nil {
 			e.Node = r.Pod.Object.Spec.NodeName
 		}

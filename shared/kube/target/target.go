@@ -151,8 +151,12 @@ type Pod struct {
 	// From lists the arguments that selected the pod, e.g. "deploy/web",
 	// "-l app=web".
 	From []string
-	// Object is the pod as it was when selected. The capture reads it
-	// again, so that the bundle holds the API server's bytes of that moment.
+	// NodeName is the node the pod was on when selected.
+	NodeName string
+	// Object is the pod as it was when selected, for the checks made
+	// before the capture; the capture may drop it once they are made. The
+	// capture reads the pod again, so that the bundle holds the API
+	// server's bytes of that moment.
 	Object *corev1.Pod
 }
 
@@ -170,11 +174,10 @@ func Resolve(ctx context.Context, c *kube.Cluster, sel Selection) ([]*Pod, []err
 		seen = map[string]*Pod{}
 	)
 	add := func(from string, list []corev1.Pod) {
+		// namespace/name as strings: the order the API server lists pods
+		// in, which lets a capture read them a page at a time.
 		sort.Slice(list, func(i, j int) bool {
-			if list[i].Namespace != list[j].Namespace {
-				return list[i].Namespace < list[j].Namespace
-			}
-			return list[i].Name < list[j].Name
+			return list[i].Namespace+"/"+list[i].Name < list[j].Namespace+"/"+list[j].Name
 		})
 		for i := range list {
 			p := &list[i]
@@ -183,7 +186,7 @@ func Resolve(ctx context.Context, c *kube.Cluster, sel Selection) ([]*Pod, []err
 				old.From = append(old.From, from)
 				continue
 			}
-			np := &Pod{Namespace: p.Namespace, Name: p.Name, UID: p.UID, From: []string{from}, Object: p}
+			np := &Pod{Namespace: p.Namespace, Name: p.Name, UID: p.UID, From: []string{from}, NodeName: p.Spec.NodeName, Object: p}
 			seen[key] = np
 			pods = append(pods, np)
 		}
@@ -287,7 +290,15 @@ func listPods(ctx context.Context, c *kube.Cluster, ns string, all bool, selecto
 	if name != "" {
 		opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
 	}
-	list, err := kube.ListAll(ctx, c.Client.CoreV1().Pods(ns).List, opts, func(l *corev1.PodList) []corev1.Pod { return l.Items })
+	list, err := kube.ListAll(ctx, c.Client.CoreV1().Pods(ns).List, opts, func(l *corev1.PodList) []corev1.Pod {
+		for i := range l.Items {
+			// The capture reads each pod again for its bundle: the
+			// selection keeps no managed fields, the bulk of a pod
+			// object, for thousands of pods (dropped a page at a time).
+			l.Items[i].ManagedFields = nil
+		}
+		return l.Items
+	})
 	if err != nil {
 		where := fmt.Sprintf("in namespace %q", ns)
 		if all {
@@ -302,10 +313,6 @@ func listPods(ctx context.Context, c *kube.Cluster, ns string, all bool, selecto
 	out := list[:0]
 	for _, p := range list {
 		if name == "" || p.Name == name {
-			// The capture reads each pod again for its bundle: the
-			// selection keeps no managed fields, the bulk of a pod
-			// object, for thousands of pods.
-			p.ManagedFields = nil
 			out = append(out, p)
 		}
 	}

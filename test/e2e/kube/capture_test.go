@@ -286,8 +286,43 @@ func TestCaptureDeployment(t *testing.T) {
 				if got := b.File(t, "logs/main.log"); !strings.Contains(got, "replica "+name+" started") {
 					t.Errorf("%s: log %q", path, got)
 				}
+				checkPodSource(t, e, ns, path, b, tc.from)
 			}
 		})
+	}
+}
+
+// checkPodSource checks pod.json against the API server's own bytes: a pod
+// selected by -l comes from a page of the pod list, its item byte for byte
+// (found in the list kubectl reads) after the kind and apiVersion put in
+// front; any other pod is the object a GET returns.
+func checkPodSource(t *testing.T, e *Env, ns, path string, b *kfOpened, from string) {
+	t.Helper()
+	raw := b.File(t, "pod/pod.json")
+	const head = `{"kind":"Pod","apiVersion":"v1",`
+	if !strings.HasPrefix(raw, head) {
+		t.Errorf("%s: pod.json starts %.40q, want %q", path, raw, head)
+		return
+	}
+	desc := b.JQ(t, "manifest.json", `.artifacts[] | select(.path == "pod/pod.json") | .description`)
+	if !strings.HasPrefix(from, "-l ") {
+		if strings.Contains(desc, "pod list") {
+			t.Errorf("%s: a pod named by %s came from a list: %s", path, from, desc)
+		}
+		return
+	}
+	if !strings.Contains(desc, "page of a pod list") {
+		t.Errorf("%s: pod.json of a pod selected by %s: %s", path, from, desc)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	list, err := e.Kubectl(ctx, "get", "--raw", "/api/v1/namespaces/"+ns+"/pods?labelSelector="+strings.TrimPrefix(from, "-l "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The replicas do not change once running: the item is as it was.
+	if item := "{" + strings.TrimPrefix(raw, head); !strings.Contains(list, item) {
+		t.Errorf("%s: pod.json is not an item of the pod list byte for byte:\n%.300s\nlist:\n%.300s", path, item, list)
 	}
 }
 

@@ -237,6 +237,10 @@ func spotCheck(t testing.TB, dir string, pods []entry, n int) {
 		if want := "forensic kwok pod " + p.key(); !strings.Contains(string(out), want) {
 			t.Errorf("%s logs/app.log lacks %q:\n%s", p.Bundle, want, out)
 		}
+		pod, err := exec.Command("tar", "-xzOf", bundle, root+"/pod/pod.json").Output()
+		if err != nil || !bytes.HasPrefix(pod, []byte(`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"`+p.Pod+`"`)) {
+			t.Errorf("%s pod/pod.json: %v %.80q", p.Bundle, err, pod)
+		}
 	}
 }
 
@@ -298,6 +302,40 @@ func TestScaleCaptureAll(t *testing.T) {
 	}
 	checkSums(t, dir, idx.Pods)
 	spotCheck(t, dir, idx.Pods, 12)
+	checkRequests(t, onlyFile(t, dir, "capture-*.index.jsonl"), 2000, len(namespaces), 100)
+}
+
+// checkRequests checks the API requests the journal's end line counts:
+// per pod its two log reads and one read of the pod (pod-end.json; the
+// start snapshots come a page of the list at a time), and per namespace
+// and node the objects their pods share, each read once: the namespace,
+// its events, services, EndpointSlices, network policies, service
+// account and access reviews, the node. A capture that read the pod twice,
+// or a shared object once per pod, goes over.
+func checkRequests(t testing.TB, jpath string, pods, namespaces, nodes int) {
+	t.Helper()
+	b, err := os.ReadFile(jpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := -1
+	for line := range strings.Lines(string(b)) {
+		var end struct {
+			Kind     string `json:"kind"`
+			Requests int    `json:"api_requests"`
+		}
+		if json.Unmarshal([]byte(line), &end) == nil && end.Kind == "end" {
+			requests = end.Requests
+		}
+	}
+	// 10 per namespace is more than its shared reads; 60 covers the
+	// selection's pages, the pages of start snapshots, the identity, the
+	// version and the reviews asked for every namespace at once.
+	limit := pods*3 + namespaces*10 + nodes + 60
+	t.Logf("%d API requests for %d pods in %d namespaces on %d nodes: %.2f a pod (limit %d)", requests, pods, namespaces, nodes, float64(requests)/float64(pods), limit)
+	if requests < pods*3 || requests > limit {
+		t.Errorf("%d API requests, want from %d (two logs and the pod at the end, a pod) to %d", requests, pods*3, limit)
+	}
 }
 
 // startCapture starts a capture of the first k pods and returns it and
