@@ -69,7 +69,7 @@ var formats = [numFormats]formatInfo{
 	TarGz: {exts: []string{".tar.gz", ".tgz"}, backend: BackendTar, comp: archives.Gz{CompressionLevel: 1, Multithreaded: true},
 		serial: archives.Gz{CompressionLevel: 1}, bundle: true},
 	// zstd's encoder costs no more memory than a serial one would.
-	TarZst: {exts: []string{".tar.zst", ".tzst"}, backend: BackendTar, comp: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}}, bundle: true},
+	TarZst:    {exts: []string{".tar.zst", ".tzst"}, backend: BackendTar, comp: archives.Zstd{EncoderOptions: []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest)}}, bundle: true},
 	Tar:       {exts: []string{".tar"}, backend: BackendTar, bundle: true},
 	Zip:       {exts: []string{".zip"}, backend: BackendZip, bundle: true},
 	tarBz2:    {exts: []string{".tar.bz2"}, backend: BackendTar, comp: archives.Bz2{}},
