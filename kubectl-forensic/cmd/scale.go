@@ -23,7 +23,7 @@ import (
 
 // softMemoryLimit is the Go runtime's soft memory limit during a capture
 // of several pods, unless GOMEMLIMIT says otherwise.
-const softMemoryLimit = 96 << 20
+const softMemoryLimit = 64 << 20
 
 // apiRequests counts the requests this process sent to the API server,
 // retries included (the journal's end line records it).
