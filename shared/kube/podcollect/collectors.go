@@ -25,7 +25,6 @@ import (
 	"k8s.io/kubectl/pkg/describe"
 	"k8s.io/kubectl/pkg/util/event"
 	"k8s.io/kubectl/pkg/util/podutils"
-	"sigs.k8s.io/yaml"
 
 	"github.com/forensic-tools/forensic/shared/collect"
 	"github.com/forensic-tools/forensic/shared/evidence"
@@ -159,7 +158,7 @@ func (x *podSteps) podObject(ctx context.Context, sink collect.Sink) error {
 	errs = append(errs, sink.Bytes(evidence.Meta{Path: "pod/pod.json", MediaType: "application/json",
 		Description: x.snap.source()}, x.snap.Raw))
 	m := evidence.Meta{Path: "pod/pod.yaml", MediaType: "application/yaml", Description: "the same pod object as YAML (keys sorted)"}
-	if y, err := yaml.JSONToYAML(x.snap.Raw); err != nil {
+	if y, err := jsonToYAML(x.snap.Raw); err != nil {
 		errs = append(errs, sink.Fail(m, fmt.Errorf("converting pod.json to YAML: %w", err)))
 	} else {
 		errs = append(errs, sink.Bytes(m, y))
