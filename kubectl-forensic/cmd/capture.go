@@ -361,6 +361,11 @@ func (o *CaptureOptions) Run(ctx context.Context) error {
 		}
 	}
 	results := c.Run(ctx, pods)
+	if c.Pages != nil && ctx.Err() == nil {
+		if err := c.Pages.Err(); err != nil {
+			fmt.Fprintf(o.ErrOut, "kubectl forensic: reading the pods a page of the list at a time stopped (%v); the pods after it were read one by one\n", err)
+		}
+	}
 	for _, p := range c.NodeProblems {
 		fmt.Fprintf(o.ErrOut, "kubectl forensic: node stage: %v\n", p)
 	}

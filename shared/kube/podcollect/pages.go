@@ -49,8 +49,6 @@ type Pages struct {
 	cont   string // the continue token of the next page
 	done   bool   // no further page: the list ended or failed
 	failed error  // why the list was given up
-	// Requests counts the list requests made (a page each).
-	requests int
 }
 
 // NewPages returns the page reader of the pods labelled selector in
@@ -114,7 +112,6 @@ func (pg *Pages) next(ctx context.Context) error {
 	if err := json.Unmarshal(raw, &page); err != nil {
 		return fmt.Errorf("decoding a page of the pod list: %w", err)
 	}
-	pg.requests++
 	for _, item := range page.Items {
 		var pod corev1.Pod
 		if err := json.Unmarshal(item, &pod); err != nil {
@@ -153,13 +150,6 @@ func (pg *Pages) list(ctx context.Context) ([]byte, error) {
 	return rc.Get().Namespace(pg.namespace).Resource("pods").
 		VersionedParams(opts, scheme.ParameterCodec).
 		SetHeader("Accept", "application/json").Do(ctx).Raw()
-}
-
-// Requests returns how many pages were read.
-func (pg *Pages) Requests() int {
-	pg.mu.Lock()
-	defer pg.mu.Unlock()
-	return pg.requests
 }
 
 // Err returns why the list was given up, nil when it was not.
