@@ -4,12 +4,9 @@ package docker_e2e
 
 import (
 	"archive/tar"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/forensic-tools/forensic/internal/testutil"
 )
 
 // privateEngine is a dockerd of the test's own: its data root is what the
@@ -124,84 +123,6 @@ func (e *privateEngine) stop(t *testing.T, pid int, done chan struct{}) {
 	}
 }
 
-// entry is one file of a filesystem tar, everything the oracle compares.
-type entry struct {
-	Type     byte
-	Mode     int64
-	UID, GID int
-	Size     int64
-	Link     string
-	SHA256   string
-}
-
-func readTar(t *testing.T, r io.Reader) map[string]entry {
-	t.Helper()
-	out := map[string]entry{}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("reading tar: %v", err)
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
-		if name == "" || name == "." {
-			continue
-		}
-		typ := h.Typeflag
-		if typ == tar.TypeRegA {
-			typ = tar.TypeReg
-		}
-		e := entry{Type: typ, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Size: h.Size, Link: h.Linkname}
-		if typ == tar.TypeReg {
-			hs := sha256.New()
-			io.Copy(hs, tr)
-			e.SHA256 = hex.EncodeToString(hs.Sum(nil))
-		}
-		out[name] = e
-	}
-}
-
-// treeState hashes every file under dir with its metadata (mode, owner,
-// size, modification and change times, link target): nothing under a root
-// may differ after the offline commands have read it.
-func treeState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return err
-		}
-		v := fmt.Sprintf("mode=%o uid=%d gid=%d size=%d mtime=%d.%d ctime=%d.%d rdev=%d", st.Mode, st.Uid, st.Gid, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec, st.Rdev)
-		switch st.Mode & syscall.S_IFMT {
-		case syscall.S_IFREG:
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			h := sha256.New()
-			io.Copy(h, f)
-			f.Close()
-			v += " sha256=" + hex.EncodeToString(h.Sum(nil))
-		case syscall.S_IFLNK:
-			l, _ := os.Readlink(p)
-			v += " link=" + l
-		}
-		out[p] = v
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("hashing %s: %v", dir, err)
-	}
-	return out
-}
-
 func compareStates(t *testing.T, before, after map[string]string) {
 	t.Helper()
 	n := 0
@@ -271,7 +192,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	e.docker(t, "stop", "-t", "1", "running")
 	type oracle struct {
 		id, inspect, diff, stdout, stderr string
-		fs                                map[string]entry
+		fs                                map[string]testutil.FSEntry
 	}
 	live := map[string]*oracle{}
 	for _, name := range []string{"jsonlog", "local", "running", "distroless"} {
@@ -287,7 +208,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		exp := exec.Command("docker", "-H", "unix://"+e.sock, "export", name)
 		pipe, _ := exp.StdoutPipe()
 		exp.Start()
-		o.fs = readTar(t, pipe)
+		o.fs = testutil.ReadTar(t, pipe)
 		if err := exp.Wait(); err != nil {
 			t.Fatalf("docker export %s: %v", name, err)
 		}
@@ -295,7 +216,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	}
 	e.stopFn()
 
-	before := treeState(t, e.root)
+	before := testutil.TreeState(t, e.root)
 	work := t.TempDir()
 
 	ls := forensic(t, work, "offline", "ls", "--root", e.root, "-o", "json")
@@ -335,7 +256,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 	if len(bundles) != 4 {
 		t.Fatalf("offline export --all printed %d bundles, want 4", len(bundles))
 	}
-	offlineFS := map[string]map[string]entry{}
+	offlineFS := map[string]map[string]testutil.FSEntry{}
 	for _, b := range bundles {
 		if v := forensic(t, work, "verify", b); v.code != 0 {
 			t.Errorf("verify %s: exit %d", b, v.code)
@@ -353,7 +274,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := readTar(t, f)
+		got := testutil.ReadTar(t, f)
 		f.Close()
 		offlineFS[name] = got
 		if tl, err := exec.Command("tar", "-tf", filepath.Join(root, "container/filesystem.tar")).CombinedOutput(); err != nil || !strings.Contains(string(tl), "etc/hosts") {
@@ -433,7 +354,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 			}
 		}
 	}
-	compareStates(t, before, treeState(t, e.root))
+	compareStates(t, before, testutil.TreeState(t, e.root))
 
 	t.Run("loop-mounted read-only image", func(t *testing.T) {
 		img := filepath.Join(e.dir, "root.ext4")
@@ -458,7 +379,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := readTar(t, f)
+			got := testutil.ReadTar(t, f)
 			f.Close()
 			if fmt.Sprint(got) != fmt.Sprint(offlineFS[name]) || len(got) == 0 {
 				t.Errorf("%s: the filesystem from the read-only image differs from the one from the root itself", name)
@@ -558,7 +479,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 				if _, ok := art["logs/stdout.log"]; !ok || partial["logs/stdout.log"] {
 					t.Errorf("jsonlog: the logs were not exported in full beside the missing layer")
 				}
-				fsTar := readTar(t, mustOpen(t, filepath.Join(root, "container/filesystem.tar")))
+				fsTar := testutil.ReadTar(t, mustOpen(t, filepath.Join(root, "container/filesystem.tar")))
 				if _, ok := fsTar["newfile"]; !ok {
 					t.Errorf("jsonlog: the writable layer's files are missing beside the missing image layer")
 				}
@@ -570,7 +491,7 @@ func TestOfflineDockerRootAgainstLiveEngine(t *testing.T) {
 				if want := live["local"].stdout; !strings.HasPrefix(want, string(stdout)) || len(stdout) == 0 || len(stdout) >= len(want) {
 					t.Errorf("local: the truncated log's readable lines are not all kept (%d of %d bytes)", len(stdout), len(want))
 				}
-				fsTar := readTar(t, mustOpen(t, filepath.Join(root, "container/filesystem.tar")))
+				fsTar := testutil.ReadTar(t, mustOpen(t, filepath.Join(root, "container/filesystem.tar")))
 				for p, ent := range fsTar {
 					if strings.HasPrefix(p, "up/") {
 						t.Errorf("local: the link up -> ../../.. was followed: %s", p)

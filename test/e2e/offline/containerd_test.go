@@ -9,11 +9,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/forensic-tools/forensic/internal/testutil"
 )
 
 var (
@@ -214,110 +213,6 @@ func goarch() string {
 	return strings.TrimSpace(string(out))
 }
 
-// entry is one file of a filesystem, everything compared.
-type entry struct {
-	Type     byte
-	Mode     int64
-	UID, GID int
-	Size     int64
-	Link     string
-	SHA256   string
-}
-
-func readTar(t *testing.T, r io.Reader) map[string]entry {
-	t.Helper()
-	out := map[string]entry{}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("reading tar: %v", err)
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
-		e := entry{Type: h.Typeflag, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Size: h.Size, Link: h.Linkname}
-		if h.Typeflag == tar.TypeDir {
-			e.Size = 0
-		}
-		if h.Typeflag == tar.TypeReg {
-			hs := sha256.New()
-			io.Copy(hs, tr)
-			e.SHA256 = hex.EncodeToString(hs.Sum(nil))
-		}
-		out[name] = e
-	}
-}
-
-// readTree reads a mounted filesystem the way readTar reads a tar.
-func readTree(t *testing.T, dir string) map[string]entry {
-	t.Helper()
-	out := map[string]entry{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel == "." {
-			return nil
-		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return err
-		}
-		e := entry{Mode: int64(st.Mode & 0o7777), UID: int(st.Uid), GID: int(st.Gid)}
-		switch st.Mode & syscall.S_IFMT {
-		case syscall.S_IFDIR:
-			e.Type = tar.TypeDir
-		case syscall.S_IFLNK:
-			e.Type = tar.TypeSymlink
-			e.Link, _ = os.Readlink(p)
-		case syscall.S_IFREG:
-			e.Type, e.Size = tar.TypeReg, st.Size
-			b, _ := os.ReadFile(p)
-			e.SHA256 = fmt.Sprintf("%x", sha256.Sum256(b))
-		default:
-			e.Type = '?'
-		}
-		out[rel] = e
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// treeState is every entry under dir with its metadata and content hash.
-func treeState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return err
-		}
-		v := fmt.Sprintf("mode=%o uid=%d gid=%d size=%d mtime=%d.%d ctime=%d.%d", st.Mode, st.Uid, st.Gid, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
-		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			v += fmt.Sprintf(" sha256=%x", sha256.Sum256(b))
-		}
-		out[p] = v
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func extract(t *testing.T, bundle string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -366,7 +261,7 @@ func TestOfflineContainerdRoot(t *testing.T) {
 	if out, err := exec.Command("sh", "-c", mountCmd).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", mountCmd, err, out)
 	}
-	kernel := readTree(t, mnt)
+	kernel := testutil.ReadTree(t, mnt)
 	if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("umount: %v\n%s", err, out)
 	}
@@ -377,7 +272,7 @@ func TestOfflineContainerdRoot(t *testing.T) {
 	os.MkdirAll(logDir, 0o755)
 	os.WriteFile(filepath.Join(logDir, "0.log"), []byte("2026-12-06T20:00:00.000000001Z stdout F hello\n2026-12-06T20:00:00.000000002Z stderr P par\n2026-12-06T20:00:00.000000003Z stderr F tial\n"), 0o640)
 
-	before := treeState(t, c.root)
+	before := testutil.TreeState(t, c.root)
 	ls := forensic(t, "offline", "ls", "--root", c.root, "-o", "json")
 	var l struct {
 		Kind       string
@@ -418,7 +313,7 @@ func TestOfflineContainerdRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offline := readTar(t, f)
+	offline := testutil.ReadTar(t, f)
 	f.Close()
 	var names []string
 	for p, want := range kernel {
@@ -483,7 +378,7 @@ func TestOfflineContainerdRoot(t *testing.T) {
 	if len(orig) == 0 || !bytes.Equal(orig, copied) {
 		t.Errorf("engine/meta.db (%d bytes) is not the root's meta.db (%d bytes)", len(copied), len(orig))
 	}
-	after := treeState(t, c.root)
+	after := testutil.TreeState(t, c.root)
 	for p, v := range before {
 		if after[p] != v {
 			t.Errorf("source changed: %s\n  before %s\n  after  %s", p, v, after[p])
