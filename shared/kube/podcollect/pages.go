@@ -113,16 +113,19 @@ func (pg *Pages) next(ctx context.Context) error {
 		return fmt.Errorf("decoding a page of the pod list: %w", err)
 	}
 	for _, item := range page.Items {
-		var pod corev1.Pod
-		if err := json.Unmarshal(item, &pod); err != nil {
+		var id struct {
+			Metadata struct{ Namespace, Name string } `json:"metadata"`
+		}
+		if err := json.Unmarshal(item, &id); err != nil {
 			return fmt.Errorf("decoding a pod of the pod list: %w", err)
 		}
-		key := pod.Namespace + "/" + pod.Name
+		key := id.Metadata.Namespace + "/" + id.Metadata.Name
 		pg.last = max(pg.last, key)
 		if !pg.want[key] || len(pg.held) >= maxHeld {
 			continue
 		}
 		own := withListKind(item)
+		var pod corev1.Pod
 		if err := json.Unmarshal(own, &pod); err != nil {
 			return fmt.Errorf("decoding pod %s: %w", key, err)
 		}
