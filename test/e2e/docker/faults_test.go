@@ -5,9 +5,11 @@ package docker_e2e
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -274,6 +276,52 @@ func bigContainer(t *testing.T, mib string) string {
 	return name
 }
 
+// pluginRead waits until the docker-forensic process that the docker CLI
+// of pid runs has read n bytes (its /proc rchar), that is until the export
+// streams.
+func pluginRead(t *testing.T, pid int, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if child := childNamed(pid, "docker-forensic"); child > 0 {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/io", child))
+			for line := range strings.Lines(string(b)) {
+				if v, ok := strings.CutPrefix(line, "rchar: "); ok {
+					if got, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64); got >= n {
+						return
+					}
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the plugin under pid %d did not read %d bytes in 2 min", pid, n)
+}
+
+// childNamed returns the pid of the child of parent whose command is comm,
+// 0 when there is none.
+func childNamed(parent int, comm string) int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(string(b[end+1:]))
+		if string(b[open+1:end]) != comm || len(f) < 2 || f[1] != strconv.Itoa(parent) {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:open])))
+		return pid
+	}
+	return 0
+}
+
 // TestDiskFull writes to a small tmpfs: one clear error, the partial file
 // kept under a .partial name, and the other file on it untouched.
 func TestDiskFull(t *testing.T) {
@@ -324,7 +372,9 @@ func TestInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	events.await(t, "export")
-	time.Sleep(300 * time.Millisecond)
+	// Interrupted once 32 MiB of the 300 MiB filesystem have been read: a
+	// fixed pause raced a fast engine, which finished the export first.
+	pluginRead(t, cmd.Process.Pid, 32<<20)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	err := cmd.Wait()
 	code := 0
