@@ -61,11 +61,22 @@ func ReadPod(ctx context.Context, c *kube.Cluster, ns, name string) (*Snapshot, 
 	return &Snapshot{Raw: raw, Pod: &pod, Taken: taken}, nil
 }
 
+// coreREST returns the core API's REST client, through which pods are
+// read as the API server's bytes; nil for a fake clientset, which has none
+// (its callers then encode the typed objects instead).
+func coreREST(c *kube.Cluster) rest.Interface {
+	rc := c.Client.CoreV1().RESTClient()
+	if r, ok := rc.(*rest.RESTClient); rc == nil || (ok && r == nil) {
+		return nil
+	}
+	return rc
+}
+
 // getPodRaw returns the pod's JSON byte for byte. A fake clientset has no
 // REST client: then the typed object is encoded instead.
 func getPodRaw(ctx context.Context, c *kube.Cluster, ns, name string) ([]byte, error) {
-	rc := c.Client.CoreV1().RESTClient()
-	if r, ok := rc.(*rest.RESTClient); rc == nil || (ok && r == nil) {
+	rc := coreREST(c)
+	if rc == nil {
 		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return nil, err

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 
 	"github.com/forensic-tools/forensic/shared/kube"
 )
@@ -141,8 +140,8 @@ func (pg *Pages) next(ctx context.Context) error {
 // list reads the next page as the API server's JSON.
 func (pg *Pages) list(ctx context.Context) ([]byte, error) {
 	opts := &metav1.ListOptions{LabelSelector: pg.selector, Limit: PageSize, Continue: pg.cont}
-	rc := pg.c.Client.CoreV1().RESTClient()
-	if r, ok := rc.(*rest.RESTClient); rc == nil || (ok && r == nil) {
+	rc := coreREST(pg.c)
+	if rc == nil {
 		// A fake clientset has no REST client: the typed list, encoded.
 		l, err := pg.c.Client.CoreV1().Pods(pg.namespace).List(ctx, *opts)
 		if err != nil {
