@@ -105,57 +105,55 @@ func TestRoundTrip(t *testing.T) {
 	variants = append(variants, variant{TarGz, false, true}, variant{TarGz, true, true}, variant{TarZst, false, true})
 	for _, v := range variants {
 		f, broken := v.f, v.broken
-		{
-			name := f.String() + map[bool]string{false: "/complete", true: "/incomplete"}[broken] + map[bool]string{false: "", true: "/serial"}[v.serial]
-			t.Run(name, func(t *testing.T) {
-				file := filepath.Join(t.TempDir(), "b"+f.Extension())
-				want := writeBundleWith(t, file, Options{Format: f, Serial: v.serial}, broken)
-				st, err := os.Stat(file)
-				if err != nil {
-					t.Fatal(err)
+		name := f.String() + map[bool]string{false: "/complete", true: "/incomplete"}[broken] + map[bool]string{false: "", true: "/serial"}[v.serial]
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "b"+f.Extension())
+			want := writeBundleWith(t, file, Options{Format: f, Serial: v.serial}, broken)
+			st, err := os.Stat(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != 0o600 {
+				t.Errorf("bundle mode = %v, want 0600", st.Mode().Perm())
+			}
+			r, err := Verify(context.Background(), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Intact {
+				var b strings.Builder
+				r.WriteText(&b)
+				t.Fatalf("fresh bundle not intact:\n%s", b.String())
+			}
+			if r.Complete == broken {
+				t.Errorf("report complete = %v, want %v", r.Complete, !broken)
+			}
+			if r.Format != f.Extension() {
+				t.Errorf("format found = %q, want %q", r.Format, f.Extension())
+			}
+			got := map[string]string{}
+			for _, a := range r.Manifest.Artifacts {
+				got[a.Path] = a.SHA256
+			}
+			for _, w := range want {
+				if got[w.path] != sum(w.data) {
+					t.Errorf("%s: manifest sha256 %s, want %s", w.path, got[w.path], sum(w.data))
 				}
-				if st.Mode().Perm() != 0o600 {
-					t.Errorf("bundle mode = %v, want 0600", st.Mode().Perm())
-				}
-				r, err := Verify(context.Background(), file)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !r.Intact {
-					var b strings.Builder
-					r.WriteText(&b)
-					t.Fatalf("fresh bundle not intact:\n%s", b.String())
-				}
-				if r.Complete == broken {
-					t.Errorf("report complete = %v, want %v", r.Complete, !broken)
-				}
-				if r.Format != f.Extension() {
-					t.Errorf("format found = %q, want %q", r.Format, f.Extension())
-				}
-				got := map[string]string{}
+			}
+			if r.Custody == nil || r.Custody.Target.ID != "abc" || r.Custody.Ended.IsZero() {
+				t.Errorf("custody not read back: %+v", r.Custody)
+			}
+			if broken {
+				var partial, failed bool
 				for _, a := range r.Manifest.Artifacts {
-					got[a.Path] = a.SHA256
+					partial = partial || (a.Path == "container/logs.txt" && a.Partial && a.Error != "")
+					failed = failed || (a.Path == "container/top.json" && !a.Stored() && a.Error != "")
 				}
-				for _, w := range want {
-					if got[w.path] != sum(w.data) {
-						t.Errorf("%s: manifest sha256 %s, want %s", w.path, got[w.path], sum(w.data))
-					}
+				if !partial || !failed {
+					t.Errorf("partial recorded %v, failure recorded %v; want both", partial, failed)
 				}
-				if r.Custody == nil || r.Custody.Target.ID != "abc" || r.Custody.Ended.IsZero() {
-					t.Errorf("custody not read back: %+v", r.Custody)
-				}
-				if broken {
-					var partial, failed bool
-					for _, a := range r.Manifest.Artifacts {
-						partial = partial || (a.Path == "container/logs.txt" && a.Partial && a.Error != "")
-						failed = failed || (a.Path == "container/top.json" && !a.Stored() && a.Error != "")
-					}
-					if !partial || !failed {
-						t.Errorf("partial recorded %v, failure recorded %v; want both", partial, failed)
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }
 
